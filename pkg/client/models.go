@@ -1,0 +1,182 @@
+package client
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// PageInfo is Tray's Relay-style cursor block. Only HasNextPage decides
+// whether another page exists; EndCursor may be absent on an empty page.
+type PageInfo struct {
+	StartCursor     string `json:"startCursor,omitempty"`
+	EndCursor       string `json:"endCursor,omitempty"`
+	HasNextPage     bool   `json:"hasNextPage"`
+	HasPreviousPage bool   `json:"hasPreviousPage"`
+}
+
+// Page is one page of a list endpoint.
+type Page[T any] struct {
+	Elements []T     `json:"elements"`
+	PageInfo PageInfo `json:"pageInfo"`
+}
+
+// NextCursor returns the cursor of the following page, or "" when this page
+// is the last one.
+func (p Page[T]) NextCursor() string {
+	if !p.PageInfo.HasNextPage {
+		return ""
+	}
+	return p.PageInfo.EndCursor
+}
+
+// Role is an organization role or a workspace role.
+type Role struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// User is an organization user. List items may carry only ID and Name (the
+// real list shape is undocumented), so callers use HasDetails before relying
+// on Email, AccountType or Role.
+type User struct {
+	ID          string      `json:"id"`
+	Name        string      `json:"name"`
+	Email       string      `json:"email,omitempty"`
+	AccountType AccountType `json:"accountType,omitempty"`
+	Role        *Role       `json:"role,omitempty"`
+}
+
+// HasDetails reports whether the user carries everything a full sync needs,
+// so that a per-user GET can be skipped.
+func (u User) HasDetails() bool {
+	return u.Email != "" && u.AccountType != "" && u.Role != nil && u.Role.ID != ""
+}
+
+// Workspace is a Tray.ai workspace.
+type Workspace struct {
+	ID               string        `json:"id"`
+	Name             string        `json:"name"`
+	Type             WorkspaceType `json:"type"`
+	Description      string        `json:"description,omitempty"`
+	MonthlyTaskLimit *int64        `json:"monthlyTaskLimit,omitempty"`
+}
+
+// WorkspaceUser is a member of a workspace with the role they hold there.
+// List items may lack Role and Email.
+type WorkspaceUser struct {
+	WorkspaceID string      `json:"workspaceId,omitempty"`
+	ID          string      `json:"id"`
+	Email       string      `json:"email,omitempty"`
+	AccountType AccountType `json:"accountType,omitempty"`
+	Role        *Role       `json:"role,omitempty"`
+}
+
+// HasRole reports whether the member's workspace role is present.
+func (m WorkspaceUser) HasRole() bool {
+	return m.Role != nil && m.Role.ID != ""
+}
+
+// Invite is the answer to an invitation request. The user only exists in
+// Tray.ai once the invitation is accepted.
+type Invite struct {
+	InviteID string    `json:"inviteId"`
+	Expires  time.Time `json:"expires"`
+}
+
+// AccountType is Tray's account type. Values are normalized to the
+// spelling of the spec's titles; an unknown value is kept as sent.
+type AccountType string
+
+// Account types named by the Tray.ai spec.
+const (
+	AccountTypeAPI         AccountType = "API"
+	AccountTypeExternal    AccountType = "External"
+	AccountTypeIntegration AccountType = "Integration"
+	AccountTypePartner     AccountType = "Partner"
+	AccountTypeRegular     AccountType = "Regular"
+	AccountTypeSystem      AccountType = "System"
+)
+
+var knownAccountTypes = []AccountType{
+	AccountTypeAPI, AccountTypeExternal, AccountTypeIntegration,
+	AccountTypePartner, AccountTypeRegular, AccountTypeSystem,
+}
+
+// UnmarshalJSON accepts any casing (the wire spelling is undocumented) and
+// never fails on an unknown value or on null.
+func (a *AccountType) UnmarshalJSON(b []byte) error {
+	*a = AccountType(canonical(decodeEnum(b), knownAccountTypes))
+	return nil
+}
+
+// Known reports whether the value is one the spec names.
+func (a AccountType) Known() bool { return isKnown(a, knownAccountTypes) }
+
+// WorkspaceType is Tray's workspace type, normalized like AccountType.
+type WorkspaceType string
+
+// Workspace types named by the Tray.ai spec.
+const (
+	WorkspaceTypeEmbedded         WorkspaceType = "Embedded"
+	WorkspaceTypeOrganization     WorkspaceType = "Organization"
+	WorkspaceTypePersonal         WorkspaceType = "Personal"
+	WorkspaceTypePersonalExternal WorkspaceType = "PersonalExternal"
+	WorkspaceTypeShared           WorkspaceType = "Shared"
+)
+
+// KnownWorkspaceTypes lists the workspace types in the spec, in a stable order.
+var KnownWorkspaceTypes = []WorkspaceType{
+	WorkspaceTypeOrganization, WorkspaceTypeShared, WorkspaceTypeEmbedded,
+	WorkspaceTypePersonal, WorkspaceTypePersonalExternal,
+}
+
+// UnmarshalJSON accepts any casing and never fails on unknown values.
+func (w *WorkspaceType) UnmarshalJSON(b []byte) error {
+	*w = WorkspaceType(canonical(decodeEnum(b), KnownWorkspaceTypes))
+	return nil
+}
+
+// Known reports whether the value is one the spec names.
+func (w WorkspaceType) Known() bool { return isKnown(w, KnownWorkspaceTypes) }
+
+// ParseWorkspaceType maps a user-supplied name (any case) to a known type.
+func ParseWorkspaceType(s string) (WorkspaceType, bool) {
+	t := WorkspaceType(canonical(strings.TrimSpace(s), KnownWorkspaceTypes))
+	return t, t.Known()
+}
+
+// decodeEnum reads a JSON string; objects, numbers and null (the spec models
+// these enums as empty objects) decode to "".
+func decodeEnum(b []byte) string {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return ""
+	}
+	return s
+}
+
+func canonical[T ~string](s string, known []T) string {
+	for _, k := range known {
+		if strings.EqualFold(s, string(k)) {
+			return string(k)
+		}
+	}
+	// Some producers spell PersonalExternal as PERSONAL_EXTERNAL.
+	folded := strings.ReplaceAll(s, "_", "")
+	for _, k := range known {
+		if strings.EqualFold(folded, string(k)) {
+			return string(k)
+		}
+	}
+	return s
+}
+
+func isKnown[T ~string](v T, known []T) bool {
+	for _, k := range known {
+		if v == k {
+			return true
+		}
+	}
+	return false
+}

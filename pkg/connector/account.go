@@ -1,0 +1,229 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"strings"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/annotations"
+	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
+	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/conductorone/baton-trayai/pkg/client"
+	"github.com/conductorone/baton-trayai/pkg/config"
+)
+
+// Account-creation profile fields.
+const (
+	accountFieldEmail = "email"
+	accountFieldName  = "name"
+	accountFieldRole  = "role"
+)
+
+func accountCreationSchema() *v2.ConnectorAccountCreationSchema {
+	str := func() *v2.ConnectorAccountCreationSchema_StringField {
+		return &v2.ConnectorAccountCreationSchema_StringField{}
+	}
+	return v2.ConnectorAccountCreationSchema_builder{
+		FieldMap: map[string]*v2.ConnectorAccountCreationSchema_Field{
+			accountFieldEmail: v2.ConnectorAccountCreationSchema_Field_builder{
+				DisplayName: "Email", Required: true, Order: 1, Placeholder: "jane.doe@example.com",
+				Description: "Email address of the new Tray.ai user",
+				StringField: str(),
+			}.Build(),
+			accountFieldName: v2.ConnectorAccountCreationSchema_Field_builder{
+				DisplayName: "Name", Order: 2, Placeholder: "Jane Doe",
+				Description: "Full name (create mode; defaults to the part of the email before @)",
+				StringField: str(),
+			}.Build(),
+			accountFieldRole: v2.ConnectorAccountCreationSchema_Field_builder{
+				DisplayName: "Organization role", Order: 3, Placeholder: "Viewer",
+				Description: "Organization role name or id: Admin, Contributor or Viewer (default Viewer)",
+				StringField: str(),
+			}.Build(),
+		},
+	}.Build()
+}
+
+// CreateAccountCapabilityDetails: Tray sets no passwords; people sign in
+// through the invitation email or SSO.
+func (u *userSyncer) CreateAccountCapabilityDetails(context.Context) (*v2.CredentialDetailsAccountProvisioning, annotations.Annotations, error) {
+	return v2.CredentialDetailsAccountProvisioning_builder{
+		SupportedCredentialOptions: []v2.CapabilityDetailCredentialOption{v2.CapabilityDetailCredentialOption_CAPABILITY_DETAIL_CREDENTIAL_OPTION_NO_PASSWORD},
+		PreferredCredentialOption:  v2.CapabilityDetailCredentialOption_CAPABILITY_DETAIL_CREDENTIAL_OPTION_NO_PASSWORD,
+	}.Build(), nil, nil
+}
+
+// CreateAccount creates (SSO organizations) or invites a user. An email that
+// already has an account is reported as AlreadyExists, without a duplicate.
+func (u *userSyncer) CreateAccount(ctx context.Context, info *v2.AccountInfo, creds *v2.LocalCredentialOptions) (connectorbuilder.CreateAccountResponse, []*v2.PlaintextData, annotations.Annotations, error) {
+	req, err := parseAccountRequest(info)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if creds != nil && creds.WhichOptions() != v2.LocalCredentialOptions_NoPassword_case && creds.WhichOptions() != v2.LocalCredentialOptions_Options_not_set_case {
+		// The baton CLI always asks for a random password; Tray has none to set.
+		logger(ctx).Debug("baton-trayai: ignoring the requested credential: Tray.ai users sign in through their invitation or SSO")
+	}
+	roles, err := u.c.allOrgRoles(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	role, err := findRole(roles, req.role)
+	if err != nil {
+		return nil, nil, nil, status.Errorf(codes.InvalidArgument, "baton-trayai: account profile role %q is not an organization role: use one of %s", req.role, roleNames(roles))
+	}
+	if strings.EqualFold(role.Name, "Owner") {
+		return nil, nil, nil, status.Error(codes.InvalidArgument, "baton-trayai: a new account cannot be the Owner: use Admin, Contributor or Viewer")
+	}
+
+	if existing, found, err := u.c.findUserByEmail(ctx, req.email); err != nil {
+		return nil, nil, nil, err
+	} else if found {
+		return u.alreadyExists(existing)
+	}
+
+	if u.c.settings.AccountCreationMode == config.AccountCreationInvite {
+		inv, err := u.c.client.InviteUser(ctx, req.email, role.ID)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("baton-trayai: invite %s: %w", req.email, err)
+		}
+		expires := "unknown"
+		if !inv.Expires.IsZero() {
+			expires = inv.Expires.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		return v2.CreateAccountResponse_ActionRequiredResult_builder{
+			Message: fmt.Sprintf("Tray.ai emailed an invitation to %s (role %s); the account exists once they accept it. The invitation expires %s.",
+				req.email, role.Name, expires),
+			IsCreateAccountResult: true,
+		}.Build(), nil, nil, nil
+	}
+
+	created, err := u.c.client.CreateUser(ctx, req.name, req.email, role.ID)
+	if err != nil {
+		if status.Code(err) == codes.InvalidArgument {
+			// A concurrent or retried create may have won the race.
+			if existing, found, ferr := u.c.findUserByEmail(ctx, req.email); ferr == nil && found {
+				return u.alreadyExists(existing)
+			}
+		}
+		return nil, nil, nil, fmt.Errorf("baton-trayai: create user %s: %w", req.email, err)
+	}
+	if !created.HasDetails() {
+		if full, gerr := u.c.client.GetUser(ctx, created.ID); gerr == nil {
+			created = full
+		}
+	}
+	res, err := userResource(created)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return v2.CreateAccountResponse_SuccessResult_builder{Resource: res, IsCreateAccountResult: true}.Build(), nil, nil, nil
+}
+
+func (u *userSyncer) alreadyExists(existing client.User) (connectorbuilder.CreateAccountResponse, []*v2.PlaintextData, annotations.Annotations, error) {
+	res, err := userResource(existing)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return v2.CreateAccountResponse_AlreadyExistsResult_builder{Resource: res, IsCreateAccountResult: true}.Build(), nil, nil, nil
+}
+
+type accountRequest struct {
+	email string
+	name  string
+	role  string
+}
+
+// parseAccountRequest reads the profile without trusting its types: a
+// missing or non-string value is treated as absent, never a panic.
+func parseAccountRequest(info *v2.AccountInfo) (accountRequest, error) {
+	profile := info.GetProfile()
+	get := func(k string) string {
+		v, _ := rs.GetProfileStringValue(profile, k)
+		return strings.TrimSpace(v)
+	}
+	req := accountRequest{email: get(accountFieldEmail), name: get(accountFieldName), role: get(accountFieldRole)}
+	if req.email == "" {
+		for _, e := range info.GetEmails() {
+			if e.GetAddress() != "" && (req.email == "" || e.GetIsPrimary()) {
+				req.email = strings.TrimSpace(e.GetAddress())
+			}
+		}
+	}
+	if req.email == "" && strings.Contains(info.GetLogin(), "@") {
+		req.email = strings.TrimSpace(info.GetLogin())
+	}
+	if req.email == "" {
+		return accountRequest{}, status.Error(codes.InvalidArgument, "baton-trayai: the account profile needs an email")
+	}
+	if addr, err := mail.ParseAddress(req.email); err != nil || addr.Address != req.email || strings.ContainsAny(req.email, " \t\r\n") {
+		return accountRequest{}, status.Errorf(codes.InvalidArgument, "baton-trayai: account email %q is not a plain email address", req.email)
+	}
+	if req.name == "" {
+		req.name = req.email[:strings.Index(req.email, "@")]
+	}
+	if req.role == "" {
+		req.role = "Viewer"
+	}
+	return req, nil
+}
+
+// findUserByEmail finds a user by email, comparing case-insensitively
+// itself: Tray's matching rules for the email filter are undocumented.
+func (c *Connector) findUserByEmail(ctx context.Context, email string) (client.User, bool, error) {
+	cursor := ""
+	for {
+		page, err := c.client.FindUsersByEmail(ctx, email, cursor)
+		if err != nil {
+			return client.User{}, false, fmt.Errorf("baton-trayai: look up %s: %w", email, err)
+		}
+		users, err := c.completeUsers(ctx, page.Elements)
+		if err != nil {
+			return client.User{}, false, err
+		}
+		for _, usr := range users {
+			if strings.EqualFold(usr.Email, email) {
+				return usr, true, nil
+			}
+		}
+		if cursor = page.NextCursor(); cursor == "" {
+			return client.User{}, false, nil
+		}
+	}
+}
+
+// Delete removes a user from the organization. A user already gone is
+// success; the Owner cannot be deleted.
+func (u *userSyncer) Delete(ctx context.Context, id *v2.ResourceId, _ *v2.ResourceId) (annotations.Annotations, error) {
+	userID, err := userPrincipal(id)
+	if err != nil {
+		return nil, err
+	}
+	user, err := u.c.client.GetUser(ctx, userID)
+	switch {
+	case isNotFound(err):
+		return annotations.New(&v2.ResourceDoesNotExist{}), nil
+	case err != nil:
+		return nil, fmt.Errorf("baton-trayai: get user %s: %w", userID, err)
+	}
+	if isOwner(user.Role) {
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"baton-trayai: %s is the organization Owner and cannot be deleted: transfer ownership in Tray.ai first", displayUser(user))
+	}
+	err = u.c.client.DeleteUser(ctx, userID)
+	switch {
+	case isNotFound(err):
+		return annotations.New(&v2.ResourceDoesNotExist{}), nil
+	case err != nil:
+		return nil, fmt.Errorf("baton-trayai: delete user %s: %w", userID, err)
+	}
+	logger(ctx).Info("baton-trayai: deleted Tray.ai user; Tray.ai keeps their personal assets in a new shared workspace named after them",
+		zap.String("user_id", userID))
+	return nil, nil
+}

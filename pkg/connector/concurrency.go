@@ -1,0 +1,48 @@
+package connector
+
+import (
+	"context"
+	"sync"
+)
+
+// forEachConcurrently runs fn for 0..n-1 with at most limit calls in flight
+// and returns the first error; the others are cancelled through ctx.
+func forEachConcurrently(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
+	if n == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		once     sync.Once
+		firstErr error
+	)
+	next := make(chan int)
+	for w := 0; w < min(limit, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(ctx, i); err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+				}
+			}
+		}()
+	}
+feed:
+	for i := 0; i < n; i++ {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		// The parent context ended before every item ran.
+		return context.Cause(ctx)
+	}
+	return firstErr
+}

@@ -1,0 +1,151 @@
+// Package connector maps a Tray.ai organization onto Baton resources:
+// users, organization roles and workspaces with their roles, and
+// provisions access back.
+package connector
+
+import (
+	"context"
+	"errors"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/annotations"
+	"github.com/conductorone/baton-sdk/pkg/cli"
+	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
+	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/conductorone/baton-trayai/pkg/client"
+	"github.com/conductorone/baton-trayai/pkg/config"
+)
+
+// Version is stamped by the build (see Makefile) and sent as User-Agent.
+var Version = "dev"
+
+// Connector is the Tray.ai connector.
+type Connector struct {
+	client   *client.Client
+	settings Settings
+	cache    *syncCache
+	stats    *syncStats
+	// willSync reports whether a resource type is part of this sync; the
+	// user syncer only emits grants on types that will exist in the c1z.
+	willSync func(resourceTypeID string) bool
+}
+
+var (
+	_ connectorbuilder.ConnectorBuilderV2 = (*Connector)(nil)
+	_ cli.NewConnector[*config.Trayai]    = New
+)
+
+// New validates the configuration and builds the connector. It makes no
+// network call; Validate does.
+func New(ctx context.Context, cfg *config.Trayai, opts *cli.ConnectorOpts) (connectorbuilder.ConnectorBuilderV2, []connectorbuilder.Opt, error) {
+	c, err := NewConnector(ctx, cfg, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, nil, nil
+}
+
+// NewConnector is New with the concrete type, for tests and tools.
+func NewConnector(ctx context.Context, cfg *config.Trayai, opts *cli.ConnectorOpts) (*Connector, error) {
+	s, err := ParseSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return NewWithSettings(ctx, s, opts)
+}
+
+// NewWithSettings builds a connector from validated settings.
+func NewWithSettings(ctx context.Context, s Settings, opts *cli.ConnectorOpts) (*Connector, error) {
+	copts := client.Options{
+		BaseURL:           s.BaseURL,
+		Token:             s.Token,
+		UserAgent:         "baton-trayai/" + Version,
+		RequestsPerSecond: float64(s.RequestsPerSecond),
+	}
+	if s.tuneClient != nil {
+		s.tuneClient(&copts)
+	}
+	cl, err := client.New(ctx, copts)
+	if err != nil {
+		return nil, err
+	}
+	willSync := func(string) bool { return true }
+	if opts != nil && opts.SyncFilterIsExplicit() {
+		willSync = opts.WillSyncResourceType
+	}
+	return &Connector{client: cl, settings: s, cache: newSyncCache(), stats: newSyncStats(), willSync: willSync}, nil
+}
+
+// Client exposes the API client, for tools that count requests.
+func (c *Connector) Client() *client.Client { return c.client }
+
+// Stats reports what the current sync skipped.
+func (c *Connector) Stats() SyncStats { return c.stats.snapshot() }
+
+// ResourceSyncers returns one syncer per resource type.
+func (c *Connector) ResourceSyncers(_ context.Context) []connectorbuilder.ResourceSyncerV2 {
+	return []connectorbuilder.ResourceSyncerV2{
+		&userSyncer{c: c},
+		&roleSyncer{c: c},
+		&workspaceSyncer{c: c},
+	}
+}
+
+// Metadata describes the connector and its account-creation form.
+func (c *Connector) Metadata(_ context.Context) (*v2.ConnectorMetadata, error) {
+	return v2.ConnectorMetadata_builder{
+		DisplayName:           "Tray.ai",
+		Description:           "Syncs Tray.ai organization users, organization roles, workspaces and workspace roles, and provisions access to them.",
+		AccountCreationSchema: accountCreationSchema(),
+	}.Build(), nil
+}
+
+// Validate checks the token with one request that needs the rights a sync
+// needs, and tells a bad token from a token without enough rights.
+func (c *Connector) Validate(ctx context.Context) (annotations.Annotations, error) {
+	if c.client == nil {
+		return nil, status.Error(codes.FailedPrecondition, "baton-trayai: connector is not configured: set --auth-token")
+	}
+	err := c.client.ProbeUsers(ctx)
+	switch status.Code(err) {
+	case codes.OK:
+		return nil, nil
+	case codes.Unauthenticated:
+		return nil, status.Errorf(codes.Unauthenticated,
+			"baton-trayai: Tray.ai rejected the API token (401): check --auth-token (BATON_AUTH_TOKEN) and that --region matches the organization's region")
+	case codes.PermissionDenied:
+		return nil, status.Errorf(codes.PermissionDenied,
+			"baton-trayai: the API token is valid but may not list organization users (403): give the API user the Admin organization role in Tray.ai (Account Settings > Tokens)")
+	default:
+		return nil, err
+	}
+}
+
+// Close logs what the last sync skipped; the SDK calls it on shutdown.
+func (c *Connector) Close(ctx context.Context) error {
+	c.stats.logSummary(ctxzap.Extract(ctx))
+	return nil
+}
+
+// isNotFound reports a 404 from Tray.
+func isNotFound(err error) bool { return status.Code(err) == codes.NotFound }
+
+// isForbidden reports a 403 from Tray.
+func isForbidden(err error) bool { return status.Code(err) == codes.PermissionDenied }
+
+func logger(ctx context.Context) *zap.Logger { return ctxzap.Extract(ctx) }
+
+var errNotAUser = errors.New("not a user")
+
+// observeSync notices the start of a new sync: it logs the previous sync's
+// summary and starts fresh counters and caches.
+func (c *Connector) observeSync(ctx context.Context, syncID string) {
+	if c.cache.switchTo(syncID) {
+		c.stats.logSummary(logger(ctx))
+		c.stats.reset()
+	}
+}

@@ -1,0 +1,110 @@
+package connector
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// progressInterval spaces progress lines so a long sync shows movement
+// without flooding the log.
+const progressInterval = 10 * time.Second
+
+// SyncStats is what a sync skipped and how far it got.
+type SyncStats struct {
+	// SkippedWorkspaces maps workspace id → reason, for workspaces whose
+	// members or roles the token may not read.
+	SkippedWorkspaces map[string]string
+	// Pages and Items count list pages and items per resource type and phase.
+	Pages map[string]int
+	Items map[string]int
+}
+
+type syncStats struct {
+	mu       sync.Mutex
+	skipped  map[string]string
+	pages    map[string]int
+	items    map[string]int
+	lastLog  map[string]time.Time
+	now      func() time.Time
+	interval time.Duration
+}
+
+func newSyncStats() *syncStats {
+	return &syncStats{
+		skipped: map[string]string{}, pages: map[string]int{}, items: map[string]int{},
+		lastLog: map[string]time.Time{}, now: time.Now, interval: progressInterval,
+	}
+}
+
+// page records one page of a listing and logs progress at info level, at
+// most once per interval per listing (and always for the first page).
+func (s *syncStats) page(l *zap.Logger, what string, items int, done bool) {
+	s.mu.Lock()
+	s.pages[what]++
+	s.items[what] += items
+	pages, total := s.pages[what], s.items[what]
+	now := s.now()
+	last, seen := s.lastLog[what]
+	shouldLog := !seen || now.Sub(last) >= s.interval
+	if shouldLog {
+		s.lastLog[what] = now
+	}
+	s.mu.Unlock()
+	if shouldLog || (done && pages > 1 && what != "workspace grants" && what != "workspace entitlements") {
+		l.Info("baton-trayai: sync progress", zap.String("listing", what), zap.Int("pages", pages), zap.Int("items", total))
+	}
+}
+
+func (s *syncStats) skip(workspaceID, reason string) {
+	s.mu.Lock()
+	s.skipped[workspaceID] = reason
+	s.mu.Unlock()
+}
+
+func (s *syncStats) snapshot() SyncStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := SyncStats{SkippedWorkspaces: map[string]string{}, Pages: map[string]int{}, Items: map[string]int{}}
+	for k, v := range s.skipped {
+		out.SkippedWorkspaces[k] = v
+	}
+	for k, v := range s.pages {
+		out.Pages[k] = v
+	}
+	for k, v := range s.items {
+		out.Items[k] = v
+	}
+	return out
+}
+
+// reset starts the counters of a new sync.
+func (s *syncStats) reset() {
+	s.mu.Lock()
+	s.skipped = map[string]string{}
+	s.pages = map[string]int{}
+	s.items = map[string]int{}
+	s.lastLog = map[string]time.Time{}
+	s.mu.Unlock()
+}
+
+func (s *syncStats) logSummary(l *zap.Logger) {
+	snap := s.snapshot()
+	if len(snap.Pages) == 0 {
+		return
+	}
+	ids := make([]string, 0, len(snap.SkippedWorkspaces))
+	for id := range snap.SkippedWorkspaces {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	fields := []zap.Field{zap.Int("skipped_workspaces", len(ids)), zap.Any("items", snap.Items), zap.Any("pages", snap.Pages)}
+	if len(ids) > 0 {
+		fields = append(fields, zap.Strings("skipped_workspace_ids", ids))
+		l.Warn("baton-trayai: sync summary: some workspaces were skipped because the API user may not read them; give it the Admin organization role to include them", fields...)
+		return
+	}
+	l.Info("baton-trayai: sync summary", fields...)
+}

@@ -1,0 +1,269 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
+	ent "github.com/conductorone/baton-sdk/pkg/types/entitlement"
+	"github.com/conductorone/baton-sdk/pkg/types/grant"
+	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
+	"go.uber.org/zap"
+
+	"github.com/conductorone/baton-trayai/pkg/client"
+)
+
+// Profile keys of a workspace resource.
+const (
+	profileWorkspaceID   = "id"
+	profileWorkspaceType = "type"
+	profileDescription   = "description"
+	profileTaskLimit     = "monthly_task_limit"
+)
+
+// workspaceRoleOrder ranks workspace roles for the exclusion group.
+var workspaceRoleOrder = map[string]uint32{"viewer": 1, "contributor": 2, "admin": 3}
+
+type workspaceSyncer struct {
+	c *Connector
+}
+
+var (
+	_ connectorbuilder.ResourceSyncerV2             = (*workspaceSyncer)(nil)
+	_ connectorbuilder.ResourceProvisionerV2Limited = (*workspaceSyncer)(nil)
+)
+
+func (w *workspaceSyncer) ResourceType(context.Context) *v2.ResourceType { return workspaceResourceType }
+
+// List returns one page of workspaces of the configured types. The type
+// filter is applied here rather than sent to Tray: how Tray serializes the
+// type parameter is undocumented, and a misread filter would silently drop
+// workspaces.
+func (w *workspaceSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
+	if parent != nil {
+		return nil, nil, nil
+	}
+	w.c.observeSync(ctx, opts.SyncID)
+	page, err := w.c.client.ListWorkspaces(ctx, opts.PageToken.Token)
+	if err != nil {
+		return nil, nil, fmt.Errorf("baton-trayai: list workspaces: %w", err)
+	}
+	out := make([]*v2.Resource, 0, len(page.Elements))
+	for _, ws := range page.Elements {
+		if ws.Type == client.WorkspaceTypeOrganization {
+			w.c.cache.putOrgWorkspace(opts.SyncID, orgWorkspace{id: ws.ID, name: ws.Name, found: true})
+		}
+		if !w.c.settings.WorkspaceTypes[ws.Type] {
+			continue
+		}
+		res, err := workspaceResource(ws)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, res)
+	}
+	next := page.NextCursor()
+	if next == "" {
+		if _, ok := w.c.cache.getOrgWorkspace(opts.SyncID); !ok {
+			w.c.cache.putOrgWorkspace(opts.SyncID, orgWorkspace{})
+		}
+	}
+	w.c.stats.page(logger(ctx), "workspaces", len(out), next == "")
+	return out, &rs.SyncOpResults{NextPageToken: next}, nil
+}
+
+func workspaceResource(ws client.Workspace) (*v2.Resource, error) {
+	profile := map[string]any{
+		profileWorkspaceID:   ws.ID,
+		profileWorkspaceType: string(ws.Type),
+		profileDescription:   ws.Description,
+	}
+	if ws.MonthlyTaskLimit != nil {
+		profile[profileTaskLimit] = *ws.MonthlyTaskLimit
+	}
+	opts := []rs.ResourceOption{rs.WithResourceProfile(profile)}
+	desc := ws.Description
+	if desc == "" {
+		desc = fmt.Sprintf("Tray.ai %s workspace", ws.Type)
+	}
+	opts = append(opts, rs.WithDescription(desc))
+	name := ws.Name
+	if name == "" {
+		name = ws.ID
+	}
+	res, err := rs.NewGroupResource(name, workspaceResourceType, ws.ID,
+		[]rs.GroupTraitOption{rs.WithGroupSourceType(rs.GroupSourceTypeNative)}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("baton-trayai: build workspace %s: %w", ws.ID, err)
+	}
+	return res, nil
+}
+
+func workspaceTypeOf(r *v2.Resource) client.WorkspaceType {
+	t, _ := rs.GetProfileStringValue(rs.GetProfile(r), profileWorkspaceType)
+	return client.WorkspaceType(t)
+}
+
+// Entitlements: `member`, plus one entitlement per workspace role, whose
+// slug is the role's id (stable; names can change). The Organization
+// workspace has only `member`: roles there are the organization roles.
+func (w *workspaceSyncer) Entitlements(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Entitlement, *rs.SyncOpResults, error) {
+	wsName := res.GetDisplayName()
+	out := []*v2.Entitlement{ent.NewAssignmentEntitlement(res, memberSlug,
+		ent.WithGrantableTo(userResourceType),
+		ent.WithDisplayName(fmt.Sprintf("Member of workspace %s", wsName)),
+		ent.WithDescription(fmt.Sprintf("Is a member of the Tray.ai workspace %s, with any workspace role", wsName)),
+	)}
+	if workspaceTypeOf(res) == client.WorkspaceTypeOrganization {
+		return out, nil, nil
+	}
+	roles, err := w.c.workspaceRoles(ctx, opts.SyncID, res.GetId().GetResource(), wsName)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, role := range roles.roles {
+		out = append(out, workspaceRoleEntitlement(res, role))
+	}
+	w.c.stats.page(logger(ctx), "workspace entitlements", len(out), true)
+	return out, nil, nil
+}
+
+func workspaceRoleEntitlement(res *v2.Resource, role client.Role) *v2.Entitlement {
+	wsName := res.GetDisplayName()
+	roleName := roleDisplayName(role.Name, role.ID)
+	return ent.NewAssignmentEntitlement(res, role.ID,
+		ent.WithGrantableTo(userResourceType),
+		ent.WithDisplayName(fmt.Sprintf("%s in workspace %s", roleName, wsName)),
+		ent.WithDescription(fmt.Sprintf("Holds the %s role in the Tray.ai workspace %s", roleName, wsName)),
+		// One role per member per workspace.
+		ent.WithExclusionGroupOrder("trayai-workspace-role:"+res.GetId().GetResource(), workspaceRoleOrder[strings.ToLower(role.Name)]),
+	)
+}
+
+// workspaceRoles returns a workspace's roles, once per sync. A 403 is
+// remembered as "forbidden" so the sync goes on without this workspace's
+// role entitlements.
+func (c *Connector) workspaceRoles(ctx context.Context, syncID, workspaceID, workspaceName string) (workspaceRoles, error) {
+	if r, ok := c.cache.getRoles(syncID, workspaceID); ok {
+		return r, nil
+	}
+	var all []client.Role
+	cursor := ""
+	for {
+		// Workspaces have three roles; a second page would be a first.
+		page, err := c.client.ListWorkspaceRoles(ctx, workspaceID, cursor)
+		if isForbidden(err) {
+			c.skipWorkspace(ctx, workspaceID, workspaceName, "roles", err)
+			r := workspaceRoles{forbidden: true}
+			c.cache.putRoles(syncID, workspaceID, r)
+			return r, nil
+		}
+		if err != nil {
+			return workspaceRoles{}, fmt.Errorf("baton-trayai: list workspace roles %s: %w", workspaceID, err)
+		}
+		all = append(all, page.Elements...)
+		cursor = page.NextCursor()
+		if cursor == "" {
+			break
+		}
+	}
+	r := workspaceRoles{roles: all}
+	c.cache.putRoles(syncID, workspaceID, r)
+	return r, nil
+}
+
+func (c *Connector) skipWorkspace(ctx context.Context, workspaceID, workspaceName, what string, err error) {
+	c.stats.skip(workspaceID, what)
+	logger(ctx).Warn("baton-trayai: skipping workspace the API user may not read; give the API user the Admin organization role (or Admin in this workspace) to include it",
+		zap.String("workspace_id", workspaceID), zap.String("workspace", workspaceName), zap.String("listing", what), zap.Error(err))
+}
+
+// Grants returns one page of a workspace's members: `member` for each, and
+// the entitlement of their role. Members whose list item lacks the role are
+// looked up, for this page only.
+func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
+	if workspaceTypeOf(res) == client.WorkspaceTypeOrganization {
+		// Every org user is a member; the user syncer emits those grants.
+		return nil, nil, nil
+	}
+	wsID := res.GetId().GetResource()
+	roles, err := w.c.workspaceRoles(ctx, opts.SyncID, wsID, res.GetDisplayName())
+	if err != nil {
+		return nil, nil, err
+	}
+	page, err := w.c.client.ListWorkspaceUsers(ctx, wsID, opts.PageToken.Token)
+	if isForbidden(err) {
+		// Not "no members": the workspace is reported as skipped.
+		w.c.skipWorkspace(ctx, wsID, res.GetDisplayName(), "members", err)
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("baton-trayai: list workspace users %s: %w", wsID, err)
+	}
+	members, err := w.c.completeMembers(ctx, wsID, page.Elements)
+	if err != nil {
+		return nil, nil, err
+	}
+	known := map[string]bool{}
+	for _, r := range roles.roles {
+		known[r.ID] = true
+	}
+	out := make([]*v2.Grant, 0, 2*len(members))
+	for _, m := range members {
+		principal := v2.ResourceId_builder{ResourceType: userTypeID, Resource: m.ID}.Build()
+		out = append(out, grant.NewGrant(res, memberSlug, principal))
+		switch {
+		case !m.HasRole():
+			logger(ctx).Warn("baton-trayai: Tray.ai returned a member without a workspace role; only the membership is recorded",
+				zap.String("workspace_id", wsID), zap.String("user_id", m.ID))
+		case known[m.Role.ID]:
+			out = append(out, grant.NewGrant(res, m.Role.ID, principal))
+		case !roles.forbidden:
+			logger(ctx).Warn("baton-trayai: member holds a workspace role the role listing did not return; the role grant is left out",
+				zap.String("workspace_id", wsID), zap.String("user_id", m.ID), zap.String("role_id", m.Role.ID))
+		}
+	}
+	next := page.NextCursor()
+	w.c.stats.page(logger(ctx), "workspace grants", len(out), next == "")
+	return out, &rs.SyncOpResults{NextPageToken: next}, nil
+}
+
+// completeMembers fills in the role of members whose list item lacks it.
+// A member who left between the listing and the lookup is dropped.
+func (c *Connector) completeMembers(ctx context.Context, workspaceID string, items []client.WorkspaceUser) ([]client.WorkspaceUser, error) {
+	out := make([]client.WorkspaceUser, len(items))
+	copy(out, items)
+	gone := make([]bool, len(items))
+	err := forEachConcurrently(ctx, len(items), detailConcurrency, func(ctx context.Context, i int) error {
+		if items[i].HasRole() {
+			return nil
+		}
+		full, err := c.client.GetWorkspaceUser(ctx, workspaceID, items[i].ID)
+		switch {
+		case isNotFound(err):
+			gone[i] = true
+			return nil
+		case err != nil:
+			return fmt.Errorf("baton-trayai: get workspace user %s in %s: %w", items[i].ID, workspaceID, err)
+		}
+		out[i].Role = full.Role
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	kept := out[:0]
+	for i := range out {
+		if !gone[i] {
+			kept = append(kept, out[i])
+		}
+	}
+	return kept, nil
+}
+
+func memberGrant(workspaceID string, principal *v2.ResourceId) *v2.Grant {
+	ws := v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: workspaceTypeID, Resource: workspaceID}.Build()}.Build()
+	return grant.NewGrant(ws, memberSlug, principal)
+}

@@ -1,0 +1,382 @@
+// Package traysim serves the Tray.ai Platform API (/core/v1) from memory.
+// Tests, the demo and the benchmark use it in place of a real organization.
+// It follows ../shared/reference/tray-api.md: page-size maxima, opaque
+// cursors, PascalCase enums, distinct role ids per workspace, Tray's error
+// bodies, and a switch between the two list shapes the real API may have.
+package traysim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Shape selects what list endpoints put in each element.
+type Shape int
+
+const (
+	// ShapeFull: list items carry email, account type and role.
+	ShapeFull Shape = iota
+	// ShapeMinimal: users are {id, name}, workspace members are {id}; the
+	// details come only from the per-item GET endpoints.
+	ShapeMinimal
+)
+
+func (s Shape) String() string {
+	if s == ShapeMinimal {
+		return "minimal"
+	}
+	return "full"
+}
+
+// Org role and workspace role names used by Tray.ai.
+const (
+	RoleOwner       = "Owner"
+	RoleAdmin       = "Admin"
+	RoleContributor = "Contributor"
+	RoleViewer      = "Viewer"
+)
+
+// Role is an organization or workspace role.
+type Role struct {
+	ID   string
+	Name string
+}
+
+// User is an organization user.
+type User struct {
+	ID          string
+	Name        string
+	Email       string
+	AccountType string
+	OrgRoleID   string
+}
+
+// Workspace is a workspace with its own role ids.
+type Workspace struct {
+	ID               string
+	Name             string
+	Type             string
+	Description      string
+	MonthlyTaskLimit int64
+	Roles            []Role
+}
+
+// Invite is a pending invitation.
+type Invite struct {
+	ID        string
+	Email     string
+	OrgRoleID string
+	Expires   time.Time
+}
+
+// TokenKind is what an API token may do.
+type TokenKind int
+
+// Token kinds modelled after §2 of the reference.
+const (
+	// TokenOrgAdmin is an API user with the Admin organization role.
+	TokenOrgAdmin TokenKind = iota
+	// TokenOrgViewer is an API user with the Viewer organization role.
+	TokenOrgViewer
+	// TokenWorkspace is a token scoped to one workspace with a role there.
+	TokenWorkspace
+	// TokenMaster is an Embedded master token.
+	TokenMaster
+)
+
+// Token describes one accepted bearer token.
+type Token struct {
+	Kind        TokenKind
+	UserID      string // the API user behind the token, if any
+	WorkspaceID string // for TokenWorkspace
+	RoleName    string // for TokenWorkspace: Admin, Contributor or Viewer
+}
+
+// Well-known tokens of the seeded organizations.
+const (
+	AdminToken  = "sim-admin-token"
+	ViewerToken = "sim-viewer-token"
+	MasterToken = "sim-master-token"
+)
+
+// state is the organization. All access goes through Server's mutex.
+type state struct {
+	users      []*User
+	orgRoles   []Role
+	workspaces []*Workspace
+	// members[workspaceID] maps user id → workspace role id; memberOrder
+	// keeps insertion order so pages are stable.
+	members     map[string]map[string]string
+	memberOrder map[string][]string
+	invites     []Invite
+	tokens      map[string]Token
+	ids         *rand.Rand
+}
+
+func newState(seed uint64) *state {
+	return &state{
+		members:     map[string]map[string]string{},
+		memberOrder: map[string][]string{},
+		tokens:      map[string]Token{},
+		ids:         rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), //nolint:gosec // deterministic test data
+	}
+}
+
+// newID returns a UUID v4-formatted id from the state's seeded generator.
+func (s *state) newID() string {
+	a, b := s.ids.Uint64(), s.ids.Uint64()
+	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x",
+		a>>32, (a>>16)&0xffff, a&0x0fff, 0x8000|((b>>48)&0x3fff), b&0xffffffffffff)
+}
+
+func (s *state) user(id string) *User {
+	for _, u := range s.users {
+		if u.ID == id {
+			return u
+		}
+	}
+	return nil
+}
+
+func (s *state) userByEmail(email string) *User {
+	for _, u := range s.users {
+		if strings.EqualFold(u.Email, email) {
+			return u
+		}
+	}
+	return nil
+}
+
+func (s *state) workspace(id string) *Workspace {
+	for _, w := range s.workspaces {
+		if w.ID == id {
+			return w
+		}
+	}
+	return nil
+}
+
+func (s *state) orgRole(id string) *Role {
+	for i := range s.orgRoles {
+		if s.orgRoles[i].ID == id {
+			return &s.orgRoles[i]
+		}
+	}
+	return nil
+}
+
+func (s *state) orgRoleByName(name string) *Role {
+	for i := range s.orgRoles {
+		if s.orgRoles[i].Name == name {
+			return &s.orgRoles[i]
+		}
+	}
+	return nil
+}
+
+func (w *Workspace) role(id string) *Role {
+	for i := range w.Roles {
+		if w.Roles[i].ID == id {
+			return &w.Roles[i]
+		}
+	}
+	return nil
+}
+
+func (w *Workspace) roleByName(name string) *Role {
+	for i := range w.Roles {
+		if w.Roles[i].Name == name {
+			return &w.Roles[i]
+		}
+	}
+	return nil
+}
+
+func (s *state) addWorkspace(name, typ, description string, limit int64) *Workspace {
+	w := &Workspace{ID: s.newID(), Name: name, Type: typ, Description: description, MonthlyTaskLimit: limit}
+	for _, rn := range []string{RoleAdmin, RoleContributor, RoleViewer} {
+		w.Roles = append(w.Roles, Role{ID: s.newID(), Name: rn})
+	}
+	s.workspaces = append(s.workspaces, w)
+	s.members[w.ID] = map[string]string{}
+	return w
+}
+
+func (s *state) addMember(wsID, userID, roleID string) {
+	if _, ok := s.members[wsID][userID]; !ok {
+		s.memberOrder[wsID] = append(s.memberOrder[wsID], userID)
+	}
+	s.members[wsID][userID] = roleID
+}
+
+func (s *state) removeMember(wsID, userID string) {
+	if _, ok := s.members[wsID][userID]; !ok {
+		return
+	}
+	delete(s.members[wsID], userID)
+	order := s.memberOrder[wsID]
+	for i, id := range order {
+		if id == userID {
+			s.memberOrder[wsID] = append(order[:i:i], order[i+1:]...)
+			break
+		}
+	}
+}
+
+// addUser creates a user; humans (Regular) also get a Personal workspace,
+// as Tray.ai does.
+func (s *state) addUser(name, email, accountType, orgRoleID string) *User {
+	u := &User{ID: s.newID(), Name: name, Email: email, AccountType: accountType, OrgRoleID: orgRoleID}
+	s.users = append(s.users, u)
+	if accountType == "Regular" {
+		p := s.addWorkspace(name+"'s workspace", "Personal", "", 0)
+		s.addMember(p.ID, u.ID, p.roleByName(RoleAdmin).ID)
+	}
+	return u
+}
+
+// OrgOptions sizes a generated organization.
+type OrgOptions struct {
+	// Seed makes ids and memberships reproducible.
+	Seed uint64
+	// Users is the number of human users besides the Owner.
+	Users int
+	// APIUsers is the number of API-type users (the connector's own is one).
+	APIUsers int
+	// SharedWorkspaces is the number of Shared workspaces.
+	SharedWorkspaces int
+	// MembersPerWorkspace is the average number of members of a shared workspace.
+	MembersPerWorkspace int
+	// Embedded adds one Embedded workspace.
+	Embedded bool
+}
+
+// DefaultOrgOptions is the small, realistic organization of the demo and tests.
+var DefaultOrgOptions = OrgOptions{Seed: 1, Users: 17, APIUsers: 2, SharedWorkspaces: 4, MembersPerWorkspace: 6, Embedded: true}
+
+var (
+	firstNames = []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Radia", "Linus",
+		"Frances", "John", "Katherine", "Dennis", "Hedy", "Tim", "Shafi", "Leslie", "Sophie", "Niklaus"}
+	lastNames = []string{"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Perlman",
+		"Torvalds", "Allen", "McCarthy", "Johnson", "Ritchie", "Lamarr", "Berners-Lee", "Goldwasser", "Lamport", "Wilson", "Wirth"}
+	teamNames = []string{"Finance Automations", "Marketing Ops", "Engineering", "Sales Ops", "People Team", "Security",
+		"Data Platform", "Customer Success", "Legal", "IT Service Desk"}
+)
+
+// seedOrg fills the state with an Owner, Admins, Contributors, Viewers, API
+// users, an Integration account, the Organization workspace, Shared
+// workspaces and one Personal workspace per human.
+func (s *state) seedOrg(o OrgOptions) {
+	for _, rn := range []string{RoleOwner, RoleAdmin, RoleContributor, RoleViewer} {
+		s.orgRoles = append(s.orgRoles, Role{ID: s.newID(), Name: rn})
+	}
+	orgWS := s.addWorkspace("Acme Corp", "Organization", "The organization-wide workspace", 0)
+	_ = orgWS
+	roleID := func(n string) string { return s.orgRoleByName(n).ID }
+
+	s.addUser("Olivia Owner", "olivia.owner@acme.example", "Regular", roleID(RoleOwner))
+	humans := make([]*User, 0, o.Users)
+	for i := 0; i < o.Users; i++ {
+		first := firstNames[i%len(firstNames)]
+		last := lastNames[(i/len(firstNames)+i*7)%len(lastNames)]
+		email := fmt.Sprintf("%s.%s%s@acme.example", strings.ToLower(first), strings.ToLower(last), suffix(i, len(firstNames)))
+		var role string
+		switch {
+		case i%10 == 0:
+			role = RoleAdmin
+		case i%10 < 6:
+			role = RoleContributor
+		default:
+			role = RoleViewer
+		}
+		humans = append(humans, s.addUser(first+" "+last, email, "Regular", roleID(role)))
+	}
+	apiUsers := make([]*User, 0, o.APIUsers)
+	for i := 0; i < o.APIUsers; i++ {
+		role := RoleViewer
+		if i == 0 {
+			role = RoleAdmin // the connector's own API user: Admin, as a sync needs
+		}
+		name := "ConductorOne"
+		if i > 0 {
+			name = fmt.Sprintf("CI pipeline %d", i)
+		}
+		apiUsers = append(apiUsers, s.addUser(name, fmt.Sprintf("api-user-%d@tray.acme.example", i+1), "API", roleID(role)))
+	}
+	s.addUser("Salesforce sync", "integration@tray.acme.example", "Integration", roleID(RoleViewer))
+
+	shared := make([]*Workspace, 0, o.SharedWorkspaces)
+	for i := 0; i < o.SharedWorkspaces; i++ {
+		name := teamNames[i%len(teamNames)]
+		if i >= len(teamNames) {
+			name = fmt.Sprintf("%s %d", name, i/len(teamNames)+1)
+		}
+		shared = append(shared, s.addWorkspace(name, "Shared", "Automations of "+name, int64(10000*(i%5+1))))
+	}
+	if o.Embedded {
+		s.addWorkspace("Embedded solutions", "Embedded", "Solutions for our customers", 0)
+	}
+	// Memberships: each shared workspace gets about MembersPerWorkspace
+	// humans with a spread of roles; the connector's API user is a
+	// member of the first shared workspace, where API users live.
+	for wi, w := range shared {
+		if len(humans) == 0 {
+			break
+		}
+		n := o.MembersPerWorkspace
+		if n > 2 {
+			n += s.ids.IntN(5) - 2
+		}
+		n = max(1, min(n, len(humans)))
+		start := (wi * 7) % len(humans)
+		for k := 0; k < n; k++ {
+			u := humans[(start+k*3)%len(humans)]
+			var rn string
+			switch k % 5 {
+			case 0:
+				rn = RoleAdmin
+			case 1, 2:
+				rn = RoleContributor
+			default:
+				rn = RoleViewer
+			}
+			s.addMember(w.ID, u.ID, w.roleByName(rn).ID)
+		}
+		if wi == 0 {
+			for i, au := range apiUsers {
+				rn := RoleAdmin
+				if i > 0 {
+					rn = RoleViewer
+				}
+				s.addMember(w.ID, au.ID, w.roleByName(rn).ID)
+			}
+		}
+	}
+	if len(apiUsers) > 0 {
+		s.tokens[AdminToken] = Token{Kind: TokenOrgAdmin, UserID: apiUsers[0].ID}
+	}
+	if len(apiUsers) > 1 {
+		s.tokens[ViewerToken] = Token{Kind: TokenOrgViewer, UserID: apiUsers[1].ID}
+	}
+	s.tokens[MasterToken] = Token{Kind: TokenMaster}
+}
+
+func suffix(i, n int) string {
+	if i < n {
+		return ""
+	}
+	return fmt.Sprint(i / n)
+}
+
+// sortedIDs returns map keys in a stable order.
+func sortedIDs[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
