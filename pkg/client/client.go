@@ -228,7 +228,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 			if since := c.outage.failed(time.Now()); since > c.opts.MaxOutage {
 				return status.Errorf(codes.Aborted,
 					"baton-trayai: %s: Tray.ai has been failing for %s (last error: %s); giving up, check Tray.ai's status and run again",
-					r.endpoint, since.Round(time.Second), strings.TrimPrefix(status.Convert(err).Message(), "baton-trayai: "))
+					r.endpoint, since.Round(time.Second), strings.TrimPrefix(oneLine(status.Convert(err).Message()), "baton-trayai: "))
 			}
 		}
 		wait := c.backoff(attempt)
@@ -322,20 +322,26 @@ func (c *Client) once(ctx context.Context, r request) (time.Duration, error) {
 	if err != nil {
 		return -1, annotate(err, r.endpoint, "read response")
 	}
-	if r.out == nil || len(bytes.TrimSpace(body)) == 0 {
-		// Writes answer {} or nothing (the spec is not consistent); a read
-		// with an empty body decodes as an empty page.
-		return -1, nil
+	return -1, decodeAnswer(r.endpoint, resp.Header.Get("Content-Type"), body, r.out)
+}
+
+// decodeAnswer decodes a 2xx body into out. Writes answer {} or nothing
+// (the spec is not consistent) and a read with an empty body is an empty
+// page. Anything that is not JSON is an error naming the endpoint; these
+// are Unavailable because a proxy hiccup is the usual cause.
+func decodeAnswer(endpoint, contentType string, body []byte, out any) error {
+	if out == nil || len(bytes.TrimSpace(body)) == 0 {
+		return nil
 	}
-	if ct := resp.Header.Get("Content-Type"); !isJSON(ct) {
-		return -1, status.Errorf(codes.Unavailable,
+	if !isJSON(contentType) {
+		return status.Errorf(codes.Unavailable,
 			"baton-trayai: %s: expected a JSON answer, got %q (%s); a proxy or the wrong --base-url may be in the way",
-			r.endpoint, ct, snippet(body))
+			endpoint, contentType, snippet(body))
 	}
-	if err := json.Unmarshal(body, r.out); err != nil {
-		return -1, status.Errorf(codes.Unavailable, "baton-trayai: %s: malformed JSON from Tray.ai: %v (%s)", r.endpoint, err, snippet(body))
+	if err := json.Unmarshal(body, out); err != nil {
+		return status.Errorf(codes.Unavailable, "baton-trayai: %s: malformed JSON from Tray.ai: %v (%s)", endpoint, oneLine(err.Error()), snippet(body))
 	}
-	return -1, nil
+	return nil
 }
 
 // httpError turns a non-2xx answer into an error that keeps uhttp's gRPC
@@ -420,7 +426,34 @@ func annotate(err error, endpoint, what string) error {
 	if code == codes.Unknown {
 		code = codes.Unavailable
 	}
-	return status.Errorf(code, "baton-trayai: %s: %s: %s", endpoint, what, st.Message())
+	return status.Errorf(code, "baton-trayai: %s: %s: %s", endpoint, what, oneLine(st.Message()))
+}
+
+// oneLine flattens joined errors and drops nested "rpc error" prefixes, so
+// every error a user sees is one readable line.
+func oneLine(s string) string {
+	parts := strings.Split(s, "\n")
+	seen := map[string]bool{}
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		for {
+			i := strings.Index(p, "rpc error: code = ")
+			if i < 0 {
+				break
+			}
+			j := strings.Index(p[i:], " desc = ")
+			if j < 0 {
+				break
+			}
+			p = p[:i] + p[i+j+len(" desc = "):]
+		}
+		p = strings.TrimSpace(p)
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ": ")
 }
 
 func isJSON(contentType string) bool {

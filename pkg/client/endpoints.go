@@ -71,6 +71,12 @@ func list[T identified](ctx context.Context, c *Client, endpoint, path, cursor s
 	if err := c.do(ctx, request{method: http.MethodGet, endpoint: endpoint, path: path, query: q, out: &page}); err != nil {
 		return Page[T]{}, err
 	}
+	return checkPage(endpoint, cursor, page)
+}
+
+// checkPage refuses pages a sync cannot use: elements without ids, and a
+// next page without a cursor or with the cursor just used.
+func checkPage[T identified](endpoint, cursor string, page Page[T]) (Page[T], error) {
 	for i, e := range page.Elements {
 		if e.identity() == "" {
 			return Page[T]{}, status.Errorf(codes.Internal, "baton-trayai: %s: element %d of the page has no id; Tray.ai sent an unusable answer", endpoint, i)

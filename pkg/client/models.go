@@ -17,7 +17,7 @@ type PageInfo struct {
 
 // Page is one page of a list endpoint.
 type Page[T any] struct {
-	Elements []T     `json:"elements"`
+	Elements []T      `json:"elements"`
 	PageInfo PageInfo `json:"pageInfo"`
 }
 

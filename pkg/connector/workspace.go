@@ -35,7 +35,9 @@ var (
 	_ connectorbuilder.ResourceProvisionerV2Limited = (*workspaceSyncer)(nil)
 )
 
-func (w *workspaceSyncer) ResourceType(context.Context) *v2.ResourceType { return workspaceResourceType }
+func (w *workspaceSyncer) ResourceType(context.Context) *v2.ResourceType {
+	return workspaceResourceType
+}
 
 // List returns one page of workspaces of the configured types. The type
 // filter is applied here rather than sent to Tray: how Tray serializes the

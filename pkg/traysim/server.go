@@ -29,6 +29,8 @@ type Faults struct {
 	RateLimit float64
 	// Burst is the bucket size; 0 means 50.
 	Burst int
+	// TooManyEvery answers every n-th request with a 429, deterministically.
+	TooManyEvery int
 	// RetryAfter adds a Retry-After header to 429s: "" (none, as Tray
 	// documents), "seconds" or "http-date".
 	RetryAfter string
@@ -61,7 +63,10 @@ type Options struct {
 	DeleteCreatesWorkspace bool
 	// InviteDailyLimit is the per-organization invitation cap (Tray: 100).
 	InviteDailyLimit int
-	Now              func() time.Time
+	// PageSizeCap, when set, makes every page at most this long whatever
+	// `first` asks for, to exercise multi-page listings with small data.
+	PageSizeCap int
+	Now         func() time.Time
 }
 
 // Server is an in-memory Tray.ai API. It is safe for concurrent use.
@@ -74,6 +79,7 @@ type Server struct {
 	rng     *rand.Rand
 	counts  map[string]int
 	status  map[int]int
+	served  int
 	mux     *http.ServeMux
 }
 
@@ -188,7 +194,8 @@ func (s *Server) wrap(pattern string, h handler) http.HandlerFunc {
 		s.mu.Lock()
 		f := s.faults
 		s.counts[pattern]++
-		limited := s.limiter != nil && !s.limiter.Allow()
+		s.served++
+		limited := (s.limiter != nil && !s.limiter.Allow()) || (f.TooManyEvery > 0 && s.served%f.TooManyEvery == 0)
 		fail := f.ServerErrorRate > 0 && s.rng.Float64() < f.ServerErrorRate
 		malformed := r.Method == http.MethodGet && f.MalformedRate > 0 && s.rng.Float64() < f.MalformedRate
 		malformedKind := s.rng.IntN(3)
@@ -210,7 +217,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern string, h
 		case "seconds":
 			w.Header().Set("Retry-After", "1")
 		case "http-date":
-			w.Header().Set("Retry-After", s.opts.Now().Add(time.Second).UTC().Format(http.TimeFormat))
+			w.Header().Set("Retry-After", s.opts.Now().Add(2*time.Second).UTC().Format(http.TimeFormat))
 		}
 		writeJSON(w, http.StatusTooManyRequests, struct {
 			Message string `json:"message"`
@@ -338,6 +345,9 @@ func (s *Server) paginate(r *http.Request, list string, maxSize int, items []any
 			return http.StatusBadRequest, msg(fmt.Sprintf("Invalid input: first must be between 1 and %d", maxSize))
 		}
 		size = n
+	}
+	if s.opts.PageSizeCap > 0 {
+		size = min(size, s.opts.PageSizeCap)
 	}
 	offset := 0
 	if c := q.Get("cursor"); c != "" {

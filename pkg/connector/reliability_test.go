@@ -1,0 +1,167 @@
+package connector
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"google.golang.org/grpc/codes"
+
+	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/pkg/client"
+	"github.com/conductorone/baton-trayai/pkg/traysim"
+)
+
+func assertSameContents(t *testing.T, clean, faulty *fixture, cleanGot, faultyGot interface {
+	ResourceKeys() []string
+	EntitlementIDs() []string
+	GrantIDs() []string
+}) {
+	t.Helper()
+	assertSameIDs(t, "resources", cleanGot.ResourceKeys(), faultyGot.ResourceKeys())
+	assertSameIDs(t, "entitlements", cleanGot.EntitlementIDs(), faultyGot.EntitlementIDs())
+	assertSameIDs(t, "grants", cleanGot.GrantIDs(), faultyGot.GrantIDs())
+}
+
+// The acceptance run: the simulator allows 15 rps and fails 5% of
+// requests with a 5xx; the connector runs with its production limiter and
+// backoff, and the c1z must equal a clean run's.
+func TestSyncAt15RPSWith5PercentServerErrorsEqualsCleanSync(t *testing.T) {
+	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
+		t.Run(shape.String(), func(t *testing.T) {
+			org := traysim.OrgOptions{Seed: 3, Users: 60, APIUsers: 2, SharedWorkspaces: 12, MembersPerWorkspace: 6}
+			clean := newFixture(t, traysim.New(traysim.Options{Org: org, Shape: shape}))
+			cleanGot := clean.sync(t)
+
+			sim := traysim.New(traysim.Options{Org: org, Shape: shape})
+			sim.SetFaults(traysim.Faults{RateLimit: 15, Burst: 5, ServerErrorRate: 0.05, Seed: 42})
+			faulty := newFixture(t, sim, func(s *Settings) {
+				s.RequestsPerSecond = client.DefaultRequestsPerSecond
+				s.tuneClient = nil // production retry and backoff
+			})
+			faultyGot := faulty.sync(t)
+			assertSameContents(t, clean, faulty, cleanGot, faultyGot)
+
+			_, statuses := sim.Counts()
+			if statuses[429] == 0 || statuses[500]+statuses[502]+statuses[503] == 0 {
+				t.Fatalf("no faults were injected (%v): the test proves nothing", statuses)
+			}
+			t.Logf("answers by status: %v", statuses)
+		})
+	}
+}
+
+func TestSyncUnderEveryFaultEqualsCleanSync(t *testing.T) {
+	clean := newFixture(t, traysim.NewDefault(traysim.ShapeMinimal))
+	cleanGot := clean.sync(t)
+	for _, tc := range []struct {
+		retryAfter string
+		faults     traysim.Faults
+	}{
+		{"", traysim.Faults{RateLimit: 400, Burst: 5, ServerErrorRate: 0.05, MalformedRate: 0.05, Seed: 7}},
+		// Retry-After is whole seconds, so these provoke only a few 429s.
+		{"seconds", traysim.Faults{TooManyEvery: 40, RetryAfter: "seconds", ServerErrorRate: 0.05, Seed: 8}},
+		{"http-date", traysim.Faults{TooManyEvery: 60, RetryAfter: "http-date", MalformedRate: 0.05, Seed: 9}},
+	} {
+		t.Run("retry-after="+tc.retryAfter, func(t *testing.T) {
+			sim := traysim.NewDefault(traysim.ShapeMinimal)
+			sim.SetFaults(tc.faults)
+			faulty := newFixture(t, sim, func(s *Settings) {
+				s.tuneClient = func(o *client.Options) {
+					o.Burst = 20
+					o.BaseBackoff, o.MaxBackoff, o.MaxAttempts = 2e6, 2e7, 10 // 2 ms .. 20 ms
+				}
+			})
+			faultyGot := faulty.sync(t)
+			assertSameContents(t, clean, faulty, cleanGot, faultyGot)
+			_, statuses := sim.Counts()
+			if statuses[429] == 0 {
+				t.Fatalf("no 429 was provoked (%v)", statuses)
+			}
+		})
+	}
+}
+
+func TestForbiddenWorkspaceIsSkippedNotEmptied(t *testing.T) {
+	sim := traysim.NewDefault(traysim.ShapeFull)
+	sn := sim.Snapshot()
+	locked := sn.WorkspacesOfType("Shared")[1]
+	sim.SetFaults(traysim.Faults{ForbiddenWorkspaces: map[string]bool{locked.ID: true}})
+	f := newFixture(t, sim)
+	got := f.sync(t)
+
+	wantR, wantE, wantG := expected(sn, f.conn.settings.WorkspaceTypes)
+	// The locked workspace is still a resource with its member entitlement,
+	// but its roles and members could not be read.
+	var wantE2, wantG2 []string
+	for _, e := range wantE {
+		if !hasPrefix(e, "workspace:"+locked.ID+":") || e == "workspace:"+locked.ID+":member" {
+			wantE2 = append(wantE2, e)
+		}
+	}
+	for _, g := range wantG {
+		if !hasPrefix(g, "workspace:"+locked.ID+":") {
+			wantG2 = append(wantG2, g)
+		}
+	}
+	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
+	assertSameIDs(t, "entitlements", wantE2, got.EntitlementIDs())
+	assertSameIDs(t, "grants", wantG2, got.GrantIDs())
+	if reason, ok := f.conn.Stats().SkippedWorkspaces[locked.ID]; !ok {
+		t.Fatalf("the forbidden workspace is not counted as skipped: %v", f.conn.Stats())
+	} else if reason == "" {
+		t.Fatal("no reason recorded")
+	}
+	if len(f.conn.Stats().SkippedWorkspaces) != 1 {
+		t.Fatalf("skipped %v, want only %s", f.conn.Stats().SkippedWorkspaces, locked.ID)
+	}
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+func TestValidateTellsBadTokenFromMissingRights(t *testing.T) {
+	sim := traysim.NewDefault(traysim.ShapeFull)
+	ts := httptest.NewServer(sim)
+	defer ts.Close()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		token string
+		code  codes.Code
+		want  string
+	}{
+		{traysim.AdminToken, codes.OK, ""},
+		{"expired-token", codes.Unauthenticated, "check --auth-token"},
+		{traysim.ViewerToken, codes.PermissionDenied, "Admin organization role"},
+	} {
+		s := testSettings(ts.URL)
+		s.Token = tc.token
+		c, err := NewWithSettings(ctx, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Validate(ctx)
+		if tc.code == codes.OK {
+			if err != nil {
+				t.Fatalf("admin token: %v", err)
+			}
+			continue
+		}
+		wantCode(t, err, tc.code, tc.want)
+	}
+}
+
+func TestUnauthorizedMidSyncStopsTheSync(t *testing.T) {
+	sim := traysim.NewDefault(traysim.ShapeFull)
+	f := newFixture(t, sim, func(s *Settings) { s.Token = "revoked" })
+	err := harness.Sync(context.Background(), f.srv.Client, t.TempDir()+"/sync.c1z", harness.SyncOptions{TmpDir: t.TempDir()})
+	if err == nil {
+		t.Fatal("a sync with a rejected token succeeded")
+	}
+	if !strings.Contains(err.Error(), "rejected the API token") {
+		t.Fatalf("sync error %q does not say the token was rejected", err)
+	}
+	_, verr := f.srv.Client.Validate(context.Background(), &v2.ConnectorServiceValidateRequest{})
+	wantCode(t, verr, codes.Unauthenticated, "API token")
+}
