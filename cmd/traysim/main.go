@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"syscall"
 	"time"
 
@@ -22,6 +23,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "traysim:", err)
 		os.Exit(1)
 	}
+}
+
+// printCounts reports the requests served, per endpoint and per status.
+func printCounts(sim *traysim.Server) {
+	counts, statuses := sim.Counts()
+	keys := make([]string, 0, len(counts))
+	total := 0
+	for k, v := range counts {
+		keys = append(keys, k)
+		total += v
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(os.Stderr, "traysim: %d requests served\n", total)
+	for _, k := range keys {
+		fmt.Fprintf(os.Stderr, "  %5d  %s\n", counts[k], k)
+	}
+	fmt.Fprintf(os.Stderr, "traysim: answers by status: %v\n", statuses)
 }
 
 func run() error {
@@ -57,7 +75,10 @@ func run() error {
 	sim := traysim.New(traysim.Options{Org: org, Shape: sh, DeleteCreatesWorkspace: true})
 	sim.SetFaults(traysim.Faults{RateLimit: *rateLimit, Latency: *latency, ServerErrorRate: *errorRate, Seed: 1})
 
-	ln, err := net.Listen("tcp", *addr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *addr)
 	if err != nil {
 		return err
 	}
@@ -67,11 +88,11 @@ func run() error {
 			return err
 		}
 	}
-	fmt.Printf("traysim: serving a simulated Tray.ai organization at %s (token %s, shape %s)\n", base, traysim.AdminToken, sh)
+	// The first stdout line is the bare URL, for scripts to read.
+	fmt.Println(base)
+	fmt.Fprintf(os.Stderr, "traysim: serving a simulated Tray.ai organization at %s (token %s, shape %s)\n", base, traysim.AdminToken, sh)
 
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -81,5 +102,6 @@ func run() error {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	printCounts(sim)
 	return nil
 }

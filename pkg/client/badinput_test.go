@@ -35,7 +35,7 @@ func TestBadAnswersGiveClearErrorsNeverPanics(t *testing.T) {
 		{"truncated body", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Content-Length", "500")
-			w.WriteHeader(200)
+			w.WriteHeader(http.StatusOK)
 			_, _ = io.WriteString(w, `{"elements":[`)
 		}), codes.Unavailable, []string{"GET /core/v1/users"}},
 		{"wrong content type", canned(200, "text/plain", `{"elements":[]}`), codes.Unavailable, []string{"expected a JSON answer", "text/plain"}},
@@ -78,7 +78,7 @@ func TestTokenIsNeverInErrors(t *testing.T) {
 			t.Errorf("Authorization header %q", r.Header.Get("Authorization"))
 		}
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(401)
+		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = io.WriteString(w, `{"message":"Unauthorized"}`)
 	})
 	c, _ := newClient(t, h, token)

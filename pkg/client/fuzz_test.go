@@ -64,7 +64,7 @@ func FuzzDecodeSingleObjects(f *testing.F) {
 	f.Add([]byte(`{"inviteId":"i","expires":"2025-01-08T10:00:00Z"}`))
 	f.Add([]byte(`{"message":"Forbidden","code":null}`))
 	f.Add([]byte(`{"expires":"not a date"}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
+	f.Fuzz(func(_ *testing.T, body []byte) {
 		var u User
 		_ = decodeAnswer("GET /fuzz", "application/json", body, &u)
 		_ = u.HasDetails()

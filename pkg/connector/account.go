@@ -61,7 +61,9 @@ func (u *userSyncer) CreateAccountCapabilityDetails(context.Context) (*v2.Creden
 
 // CreateAccount creates (SSO organizations) or invites a user. An email that
 // already has an account is reported as AlreadyExists, without a duplicate.
-func (u *userSyncer) CreateAccount(ctx context.Context, info *v2.AccountInfo, creds *v2.LocalCredentialOptions) (connectorbuilder.CreateAccountResponse, []*v2.PlaintextData, annotations.Annotations, error) {
+func (u *userSyncer) CreateAccount(
+	ctx context.Context, info *v2.AccountInfo, creds *v2.LocalCredentialOptions,
+) (connectorbuilder.CreateAccountResponse, []*v2.PlaintextData, annotations.Annotations, error) {
 	req, err := parseAccountRequest(info)
 	if err != nil {
 		return nil, nil, nil, err
@@ -166,7 +168,7 @@ func parseAccountRequest(info *v2.AccountInfo) (accountRequest, error) {
 		return accountRequest{}, status.Errorf(codes.InvalidArgument, "baton-trayai: account email %q is not a plain email address", req.email)
 	}
 	if req.name == "" {
-		req.name = req.email[:strings.Index(req.email, "@")]
+		req.name, _, _ = strings.Cut(req.email, "@")
 	}
 	if req.role == "" {
 		req.role = "Viewer"

@@ -14,7 +14,7 @@ import (
 	"github.com/conductorone/baton-trayai/pkg/traysim"
 )
 
-func assertSameContents(t *testing.T, clean, faulty *fixture, cleanGot, faultyGot interface {
+func assertSameContents(t *testing.T, cleanGot, faultyGot interface {
 	ResourceKeys() []string
 	EntitlementIDs() []string
 	GrantIDs() []string
@@ -42,7 +42,7 @@ func TestSyncAt15RPSWith5PercentServerErrorsEqualsCleanSync(t *testing.T) {
 				s.tuneClient = nil // production retry and backoff
 			})
 			faultyGot := faulty.sync(t)
-			assertSameContents(t, clean, faulty, cleanGot, faultyGot)
+			assertSameContents(t, cleanGot, faultyGot)
 
 			_, statuses := sim.Counts()
 			if statuses[429] == 0 || statuses[500]+statuses[502]+statuses[503] == 0 {
@@ -75,7 +75,7 @@ func TestSyncUnderEveryFaultEqualsCleanSync(t *testing.T) {
 				}
 			})
 			faultyGot := faulty.sync(t)
-			assertSameContents(t, clean, faulty, cleanGot, faultyGot)
+			assertSameContents(t, cleanGot, faultyGot)
 			_, statuses := sim.Counts()
 			if statuses[429] == 0 {
 				t.Fatalf("no 429 was provoked (%v)", statuses)

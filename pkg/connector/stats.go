@@ -23,13 +23,20 @@ type SyncStats struct {
 }
 
 type syncStats struct {
-	mu       sync.Mutex
-	skipped  map[string]string
-	pages    map[string]int
-	items    map[string]int
-	lastLog  map[string]time.Time
-	now      func() time.Time
-	interval time.Duration
+	mu sync.Mutex
+	// workspacesListed and workspacesDone tell when the last workspace's
+	// grants are in, which is when the summary is logged: the SDK has no
+	// end-of-sync hook for connectors.
+	workspacesListed int
+	listingDone      bool
+	workspacesDone   int
+	summarized       bool
+	skipped          map[string]string
+	pages            map[string]int
+	items            map[string]int
+	lastLog          map[string]time.Time
+	now              func() time.Time
+	interval         time.Duration
 }
 
 func newSyncStats() *syncStats {
@@ -55,6 +62,29 @@ func (s *syncStats) page(l *zap.Logger, what string, items int, done bool) {
 	s.mu.Unlock()
 	if shouldLog || (done && pages > 1 && what != "workspace grants" && what != "workspace entitlements") {
 		l.Info("baton-trayai: sync progress", zap.String("listing", what), zap.Int("pages", pages), zap.Int("items", total))
+	}
+}
+
+// workspacesFound counts workspaces from the listing; last marks its end.
+func (s *syncStats) workspacesFound(n int, last bool) {
+	s.mu.Lock()
+	s.workspacesListed += n
+	s.listingDone = s.listingDone || last
+	s.mu.Unlock()
+}
+
+// workspaceDone counts a workspace whose grants are complete and logs the
+// summary after the last one.
+func (s *syncStats) workspaceDone(l *zap.Logger) {
+	s.mu.Lock()
+	s.workspacesDone++
+	last := s.listingDone && !s.summarized && s.workspacesDone >= s.workspacesListed
+	if last {
+		s.summarized = true
+	}
+	s.mu.Unlock()
+	if last {
+		s.logSummary(l)
 	}
 }
 
@@ -87,6 +117,8 @@ func (s *syncStats) reset() {
 	s.pages = map[string]int{}
 	s.items = map[string]int{}
 	s.lastLog = map[string]time.Time{}
+	s.workspacesListed, s.workspacesDone = 0, 0
+	s.listingDone, s.summarized = false, false
 	s.mu.Unlock()
 }
 

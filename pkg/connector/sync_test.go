@@ -82,8 +82,11 @@ func (f *fixture) sync(t *testing.T) harness.Contents {
 
 // expected derives, from the simulator's own state, the exact ids a sync
 // of the given workspace types must produce.
-func expected(sn traysim.Snapshot, types map[client.WorkspaceType]bool) (resources, entitlements, grants []string) {
-	var orgWS string
+func expected(sn traysim.Snapshot, types map[client.WorkspaceType]bool) ([]string, []string, []string) {
+	var (
+		orgWS                           string
+		resources, entitlements, grants []string
+	)
 	for _, u := range sn.Users {
 		resources = append(resources, "user/"+u.ID)
 		grants = append(grants, "role:"+u.OrgRoleID+":assigned:user:"+u.ID)
@@ -263,7 +266,8 @@ func TestSyncOfOnlySharedWorkspacesEmitsNoOrganizationGrants(t *testing.T) {
 }
 
 func TestSyncHandlesUnknownEnumsAndMultiplePages(t *testing.T) {
-	sim := traysim.New(traysim.Options{Org: traysim.OrgOptions{Seed: 7, Users: 1200, APIUsers: 2, SharedWorkspaces: 3, MembersPerWorkspace: 130}, Shape: traysim.ShapeFull, HidePersonalWorkspaces: true})
+	org := traysim.OrgOptions{Seed: 7, Users: 1200, APIUsers: 2, SharedWorkspaces: 3, MembersPerWorkspace: 130}
+	sim := traysim.New(traysim.Options{Org: org, Shape: traysim.ShapeFull, HidePersonalWorkspaces: true})
 	robot := sim.AddUser("Robo", "robo@acme.example", "Robot", "Viewer")
 	odd := sim.AddWorkspace("Galaxy", "Galactic")
 	f := newFixture(t, sim, func(s *Settings) { s.WorkspaceTypes["Galactic"] = true })

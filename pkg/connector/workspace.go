@@ -73,6 +73,7 @@ func (w *workspaceSyncer) List(ctx context.Context, parent *v2.ResourceId, opts 
 		}
 	}
 	w.c.stats.page(logger(ctx), "workspaces", len(out), next == "")
+	w.c.stats.workspacesFound(len(out), next == "")
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }
 
@@ -188,6 +189,7 @@ func (c *Connector) skipWorkspace(ctx context.Context, workspaceID, workspaceNam
 func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
 	if workspaceTypeOf(res) == client.WorkspaceTypeOrganization {
 		// Every org user is a member; the user syncer emits those grants.
+		w.c.stats.workspaceDone(logger(ctx))
 		return nil, nil, nil
 	}
 	wsID := res.GetId().GetResource()
@@ -199,6 +201,7 @@ func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.
 	if isForbidden(err) {
 		// Not "no members": the workspace is reported as skipped.
 		w.c.skipWorkspace(ctx, wsID, res.GetDisplayName(), "members", err)
+		w.c.stats.workspaceDone(logger(ctx))
 		return nil, nil, nil
 	}
 	if err != nil {
@@ -229,6 +232,9 @@ func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.
 	}
 	next := page.NextCursor()
 	w.c.stats.page(logger(ctx), "workspace grants", len(out), next == "")
+	if next == "" {
+		w.c.stats.workspaceDone(logger(ctx))
+	}
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }
 

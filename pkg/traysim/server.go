@@ -175,7 +175,7 @@ func (s *Server) routes() {
 	add("GET /core/v1/workspaces/{workspaceId}/users/{userId}", s.getWorkspaceUser)
 	add("PUT /core/v1/workspaces/{workspaceId}/users/{userId}", s.setWorkspaceRole)
 	add("DELETE /core/v1/workspaces/{workspaceId}/users/{userId}", s.removeWorkspaceUser)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, msg("Not Found"))
 	})
 }
@@ -460,7 +460,7 @@ func (s *Server) listOrgRoles(_ http.ResponseWriter, r *http.Request, tok Token)
 	}
 	items := make([]any, 0, len(s.st.orgRoles))
 	for _, role := range s.st.orgRoles {
-		items = append(items, roleJSON{ID: role.ID, Name: role.Name})
+		items = append(items, roleJSON(role))
 	}
 	return s.paginate(r, "roles", 1000, items)
 }
@@ -533,7 +533,7 @@ func (s *Server) listWorkspaceRoles(_ http.ResponseWriter, r *http.Request, tok 
 	}
 	items := make([]any, 0, len(w.Roles))
 	for _, role := range w.Roles {
-		items = append(items, roleJSON{ID: role.ID, Name: role.Name})
+		items = append(items, roleJSON(role))
 	}
 	return s.paginate(r, "roles:"+w.ID, 100, items)
 }

@@ -8,7 +8,6 @@ package traysim
 import (
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"time"
 )
@@ -17,9 +16,9 @@ import (
 type Shape int
 
 const (
-	// ShapeFull: list items carry email, account type and role.
+	// ShapeFull means list items carry email, account type and role.
 	ShapeFull Shape = iota
-	// ShapeMinimal: users are {id, name}, workspace members are {id}; the
+	// ShapeMinimal means users are {id, name} and workspace members {id}; the
 	// details come only from the per-item GET endpoints.
 	ShapeMinimal
 )
@@ -369,14 +368,4 @@ func suffix(i, n int) string {
 		return ""
 	}
 	return fmt.Sprint(i / n)
-}
-
-// sortedIDs returns map keys in a stable order.
-func sortedIDs[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,0 +1,67 @@
+# baton-trayai. `make demo` runs the embedded default; `make test` runs everything CI runs.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+LINT      := $(GO) tool -modfile=tools/lint/go.mod golangci-lint
+FUZZTIME  ?= 5s
+
+.PHONY: all build generate demo test unit race fuzz cli conformance lint metadata check-metadata check-generated bench clean
+
+all: build
+
+build: pkg/config/conf.gen.go
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/baton-trayai ./cmd/baton-trayai
+
+## Regenerate the typed config struct from pkg/config/config.go.
+generate:
+	$(GO) generate ./pkg/config && gofmt -w pkg/config/conf.gen.go
+
+## The embedded default: a simulated Tray.ai organization, a one-shot sync, a readable report.
+demo:
+	scripts/demo.sh
+
+## Everything CI runs: generated files and metadata current, lint, unit + race tests, short fuzzing, CLI and conformance.
+test: check-generated check-metadata lint unit race fuzz conformance
+	@echo "make test: all checks passed"
+
+unit:
+	$(GO) test -count=1 ./...
+
+## The packages with concurrency: the client's limiter and retries, the connector's bounded fan-out, the simulator.
+race:
+	$(GO) test -count=1 -race ./pkg/client/ ./pkg/connector/ ./pkg/traysim/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUserPage$$' -fuzztime $(FUZZTIME) ./pkg/client/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeWorkspacePage$$' -fuzztime $(FUZZTIME) ./pkg/client/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeWorkspaceUserPage$$' -fuzztime $(FUZZTIME) ./pkg/client/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSingleObjects$$' -fuzztime $(FUZZTIME) ./pkg/client/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSettings$$' -fuzztime $(FUZZTIME) ./pkg/connector/
+
+conformance:
+	scripts/conformance.sh full minimal
+
+lint:
+	$(LINT) run --timeout 10m ./...
+
+## Rewrite baton_capabilities.json and config_schema.json from the binary.
+metadata:
+	$(GO) run ./cmd/baton-trayai capabilities > baton_capabilities.json
+	$(GO) run ./cmd/baton-trayai config > config_schema.json
+
+check-metadata:
+	scripts/check-metadata.sh
+
+check-generated:
+	@tmp=$$(mktemp -d) && cp pkg/config/conf.gen.go $$tmp/ && $(GO) generate ./pkg/config && gofmt -w pkg/config/conf.gen.go \
+	  && if ! cmp -s $$tmp/conf.gen.go pkg/config/conf.gen.go; then cp $$tmp/conf.gen.go pkg/config/conf.gen.go; \
+	  echo "pkg/config/conf.gen.go is stale: run make generate and commit it"; exit 1; fi
+
+## Full sync of a large simulated organization, both list shapes (see docs/performance.md).
+bench:
+	$(GO) run ./tools/bench
+
+clean:
+	rm -rf bin dist
