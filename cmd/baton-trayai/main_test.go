@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/pkg/traysim"
+)
+
+// binary is built once, with a stamped version, for every test here.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "baton-trayai-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "baton-trayai")
+	build := exec.Command("go", "build", "-o", binary,
+		"-ldflags", "-X main.version=v9.9.9-test -X main.commit=abc1234 -X main.date=2026-12-01T00:00:00Z", ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build baton-trayai: " + err.Error())
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	out  string
+	code int
+}
+
+// run executes the binary like a user would, with a clean environment and
+// a time limit.
+func run(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append([]string{"HOME=" + cmd.Dir, "PATH=" + os.Getenv("PATH")}, env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return result{out: out.String(), code: code}
+}
+
+// countingServer serves the simulator and counts requests.
+func countingServer(t *testing.T, sim *traysim.Server) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	return ts, &n
+}
+
+func TestOneShotSyncWritesTheOrganizationAndNeverLogsTheToken(t *testing.T) {
+	const token = "tok-3f9a1c77e2b54d0a9e6b8c1d2f3a4b5c"
+	sim := traysim.NewDefault(traysim.ShapeMinimal)
+	sim.AddToken(token, traysim.Token{Kind: traysim.TokenOrgAdmin, UserID: sim.APIUserID(traysim.AdminToken)})
+	ts, _ := countingServer(t, sim)
+	c1z := filepath.Join(t.TempDir(), "sync.c1z")
+
+	// The token comes from the environment, as in the Kubernetes Secret.
+	r := run(t, []string{"BATON_AUTH_TOKEN=" + token}, "--base-url", ts.URL, "-f", c1z, "--log-level", "debug", "--log-format", "json")
+	if r.code != 0 {
+		t.Fatalf("sync exited %d:\n%s", r.code, tail(r.out))
+	}
+	if strings.Contains(r.out, token) || strings.Contains(r.out, token[4:20]) {
+		t.Fatal("the API token appears in the debug output")
+	}
+	if !strings.Contains(r.out, `"level":"debug"`) || !strings.Contains(r.out, "baton-trayai: Tray.ai request") {
+		t.Fatal("debug logging was not on; the token check proves nothing")
+	}
+	raw, err := os.ReadFile(c1z)
+	if err != nil || bytes.Contains(raw, []byte(token)) {
+		t.Fatalf("c1z unreadable (%v) or contains the token", err)
+	}
+
+	got, err := harness.Read(context.Background(), c1z, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn := sim.Snapshot()
+	users := 0
+	for _, key := range got.ResourceKeys() {
+		if strings.HasPrefix(key, "user/") {
+			users++
+		}
+	}
+	if users != len(sn.Users) {
+		t.Fatalf("c1z has %d users, the organization %d", users, len(sn.Users))
+	}
+	shared := sn.WorkspacesOfType("Shared")[0]
+	for uid, rid := range sn.Members[shared.ID] {
+		if got.Grants["workspace:"+shared.ID+":"+rid+":user:"+uid] == nil {
+			t.Fatalf("grant of %s's role in %s missing from the c1z", uid, shared.Name)
+		}
+	}
+}
+
+func TestRejectedTokenExitsNonZeroWithTheTokenMessage(t *testing.T) {
+	const token = "tok-wrong-5d1e2f3a4b5c6d7e8f9a0b1c"
+	ts, _ := countingServer(t, traysim.NewDefault(traysim.ShapeFull))
+	r := run(t, nil, "--base-url", ts.URL, "--auth-token", token, "-f", filepath.Join(t.TempDir(), "s.c1z"), "--log-level", "debug")
+	if r.code == 0 {
+		t.Fatal("a rejected token exited 0")
+	}
+	if !strings.Contains(r.out, "rejected the API token") || !strings.Contains(r.out, "--auth-token") {
+		t.Fatalf("output does not explain the token problem:\n%s", tail(r.out))
+	}
+	if strings.Contains(r.out, token) {
+		t.Fatal("the rejected token appears in the output")
+	}
+}
+
+func TestInvalidConfigurationFailsBeforeAnyRequest(t *testing.T) {
+	ts, requests := countingServer(t, traysim.NewDefault(traysim.ShapeFull))
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--auth-token", "x", "--region", "mars"}, "region"},
+		{[]string{"--auth-token", "x", "--base-url", "ftp://example.com"}, "--base-url"},
+		{[]string{"--auth-token", "x", "--base-url", "http://tray.example.com"}, "only sent over https"},
+		{[]string{"--auth-token", "x", "--workspace-types", "Nope", "--base-url", ts.URL}, "--workspace-types"},
+		{[]string{"--auth-token", "x y", "--base-url", ts.URL}, "--auth-token"},
+		{[]string{"--base-url", ts.URL}, "auth-token"},
+	}
+	for _, c := range cases {
+		r := run(t, nil, append(c.args, "-f", filepath.Join(t.TempDir(), "s.c1z"))...)
+		if r.code == 0 || !strings.Contains(r.out, c.want) {
+			t.Errorf("%v: exit %d, output does not name %s:\n%s", c.args, r.code, c.want, tail(r.out))
+		}
+	}
+	if n := requests.Load(); n != 0 {
+		t.Fatalf("invalid configurations made %d API requests", n)
+	}
+}
+
+func TestCapabilitiesConfigAndVersionNeedNoToken(t *testing.T) {
+	r := run(t, nil, "capabilities")
+	var caps struct {
+		ResourceTypeCapabilities []struct {
+			ResourceType struct{ ID string } `json:"resourceType"`
+			Capabilities []string            `json:"capabilities"`
+		} `json:"resourceTypeCapabilities"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &caps) != nil || len(caps.ResourceTypeCapabilities) != 3 {
+		t.Fatalf("capabilities: exit %d\n%s", r.code, tail(r.out))
+	}
+	committed, err := os.ReadFile("../../baton_capabilities.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !jsonEqual(t, committed, []byte(r.out)) {
+		t.Fatal("baton_capabilities.json is stale: run make metadata")
+	}
+
+	r = run(t, nil, "config")
+	if r.code != 0 || !strings.Contains(r.out, `"auth-token"`) || !strings.Contains(r.out, `"isSecret": true`) {
+		t.Fatalf("config: exit %d\n%s", r.code, tail(r.out))
+	}
+
+	r = run(t, nil, "--version")
+	if r.code != 0 || !strings.Contains(r.out, "v9.9.9-test") || !strings.Contains(r.out, "abc1234") || !strings.Contains(r.out, "2026-12-01") {
+		t.Fatalf("--version: exit %d: %q", r.code, r.out)
+	}
+}
+
+func TestConfigFileIsRead(t *testing.T) {
+	sim := traysim.NewDefault(traysim.ShapeFull)
+	ts, requests := countingServer(t, sim)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "baton.yaml")
+	if err := os.WriteFile(cfg, []byte("auth-token: "+traysim.AdminToken+"\nbase-url: "+ts.URL+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, []string{"BATON_CONFIG_PATH=" + cfg}, "-f", filepath.Join(dir, "s.c1z"))
+	if r.code != 0 || requests.Load() == 0 {
+		t.Fatalf("sync from a config file: exit %d, %d requests\n%s", r.code, requests.Load(), tail(r.out))
+	}
+}
+
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}
+
+func tail(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	return strings.Join(lines, "\n")
+}
