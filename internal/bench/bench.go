@@ -1,0 +1,178 @@
+// Package bench runs a full sync of a large simulated organization and
+// compares the requests it made with the fewest the Tray.ai API allows.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/pkg/client"
+	"github.com/conductorone/baton-trayai/pkg/config"
+	"github.com/conductorone/baton-trayai/pkg/connector"
+	"github.com/conductorone/baton-trayai/pkg/traysim"
+)
+
+// Config describes one benchmark run.
+type Config struct {
+	Users, Workspaces, Members int
+	Shape                      traysim.Shape
+	Latency                    time.Duration
+	// ServerRPS is the simulator's rate limit (Tray: 30, burst 50).
+	ServerRPS float64
+	// ClientRPS is the connector's limiter; 0 keeps its default.
+	ClientRPS int
+	Workers   int
+}
+
+// Result is what a run measured.
+type Result struct {
+	Config      Config
+	PerEndpoint map[string]int
+	Requests    int
+	Minimum     int
+	TooMany     int
+	Wall        time.Duration
+	PeakRSSMB   float64
+	Resources   int
+	Grants      int
+}
+
+// Ratio is requests divided by the minimum.
+func (r Result) Ratio() float64 { return float64(r.Requests) / float64(r.Minimum) }
+
+// TimeRatio is wall time divided by the time the minimum takes at 30 rps.
+func (r Result) TimeRatio() float64 {
+	return r.Wall.Seconds() / (float64(r.Minimum) / 30)
+}
+
+// Run performs one benchmark sync.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	sim := traysim.New(traysim.Options{
+		Org:   traysim.OrgOptions{Seed: 11, Users: cfg.Users, APIUsers: 2, SharedWorkspaces: cfg.Workspaces, MembersPerWorkspace: cfg.Members},
+		Shape: cfg.Shape,
+	})
+	sim.SetFaults(traysim.Faults{RateLimit: cfg.ServerRPS, Burst: 50, Latency: cfg.Latency})
+	ts := httptest.NewServer(sim)
+	defer ts.Close()
+
+	settings, err := connector.ParseSettings(connectorConfig{baseURL: ts.URL, rps: cfg.ClientRPS}.trayai())
+	if err != nil {
+		return Result{}, err
+	}
+	conn, err := connector.NewWithSettings(ctx, settings, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	served, err := harness.Serve(ctx, conn)
+	if err != nil {
+		return Result{}, err
+	}
+	defer served.Close()
+
+	dir, err := os.MkdirTemp("", "trayai-bench")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "sync.c1z")
+	start := time.Now()
+	if err := harness.Sync(ctx, served.Client, path, harness.SyncOptions{TmpDir: dir, Workers: cfg.Workers}); err != nil {
+		return Result{}, err
+	}
+	wall := time.Since(start)
+
+	counts, statuses := sim.Counts()
+	res := Result{Config: cfg, PerEndpoint: counts, TooMany: statuses[429], Wall: wall,
+		Minimum: Minimum(sim.Snapshot(), cfg.Shape, settings.WorkspaceTypes), PeakRSSMB: peakRSSMB()}
+	for _, n := range counts {
+		res.Requests += n
+	}
+	got, err := harness.Read(ctx, path, dir)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Resources, res.Grants = len(got.Resources), len(got.Grants)
+	return res, nil
+}
+
+// Minimum is the fewest requests a full sync of this organization needs:
+// one validation call, every list at its maximum page size (an empty list
+// still costs one request), and in the minimal shape one GET per user and
+// per membership, since the lists carry neither email nor role.
+func Minimum(sn traysim.Snapshot, shape traysim.Shape, types map[client.WorkspaceType]bool) int {
+	pages := func(n, size int) int { return max(1, (n+size-1)/size) }
+	n := 1 // validation: GET /core/v1/users?first=1
+	n += pages(len(sn.Users), client.MaxPageSizeUsers)
+	n += pages(len(sn.OrgRoles), client.MaxPageSizeOrgRoles)
+	n += pages(len(sn.Workspaces), client.MaxPageSizeWorkspaces)
+	for _, w := range sn.Workspaces {
+		if !types[client.WorkspaceType(w.Type)] || w.Type == "Organization" {
+			continue // the Organization workspace's grants come from the user list
+		}
+		n += pages(len(w.Roles), client.MaxPageSizeWsRoles)
+		n += pages(len(sn.Members[w.ID]), client.MaxPageSizeWsUsers)
+		if shape == traysim.ShapeMinimal {
+			n += len(sn.Members[w.ID])
+		}
+	}
+	if shape == traysim.ShapeMinimal {
+		n += len(sn.Users)
+	}
+	return n
+}
+
+// Print writes a result as a readable block.
+func Print(w io.Writer, r Result) {
+	fmt.Fprintf(w, "== %d users, %d shared workspaces x ~%d members, shape %s, latency %s, server limit %.0f rps, workers %d\n",
+		r.Config.Users, r.Config.Workspaces, r.Config.Members, r.Config.Shape, r.Config.Latency, r.Config.ServerRPS, r.Config.Workers)
+	keys := make([]string, 0, len(r.PerEndpoint))
+	for k := range r.PerEndpoint {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "   %7d  %s\n", r.PerEndpoint[k], k)
+	}
+	fmt.Fprintf(w, "   requests %d, theoretical minimum %d (x%.3f), 429s %d\n", r.Requests, r.Minimum, r.Ratio(), r.TooMany)
+	fmt.Fprintf(w, "   wall %s, minimum at 30 rps %s (x%.2f), peak RSS %.0f MB, %d resources, %d grants\n",
+		r.Wall.Round(100*time.Millisecond), (time.Duration(float64(r.Minimum)/30*float64(time.Second))).Round(100*time.Millisecond),
+		r.TimeRatio(), r.PeakRSSMB, r.Resources, r.Grants)
+}
+
+// peakRSSMB reads the process's high-water resident set (Linux); it
+// includes the in-process simulator, so it overstates the connector.
+func peakRSSMB() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return float64(m.Sys) / (1 << 20)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// connectorConfig is the production configuration pointed at the simulator.
+type connectorConfig struct {
+	baseURL string
+	rps     int
+}
+
+func (c connectorConfig) trayai() *config.Trayai {
+	return &config.Trayai{AuthToken: traysim.AdminToken, BaseUrl: c.baseURL, RateLimit: c.rps}
+}

@@ -1,0 +1,47 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/conductorone/baton-trayai/pkg/traysim"
+)
+
+// BenchmarkSync is the quick form of `make bench`: a mid-sized organization
+// without latency or server limit, reporting requests per sync against the
+// minimum. Run with: go test -bench . ./internal/bench
+func BenchmarkSync(b *testing.B) {
+	b.Setenv("BATON_DISABLE_HTTP_CACHE", "true")
+	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
+		b.Run(shape.String(), func(b *testing.B) {
+			var last Result
+			for range b.N {
+				r, err := Run(context.Background(), Config{Users: 500, Workspaces: 20, Members: 25, Shape: shape, ClientRPS: 50})
+				if err != nil {
+					b.Fatal(err)
+				}
+				last = r
+			}
+			b.ReportMetric(float64(last.Requests), "requests/sync")
+			b.ReportMetric(last.Ratio(), "x-minimum")
+		})
+	}
+}
+
+// The benchmark's own arithmetic is checked: a sync must make at least the
+// minimum, and the default connector makes no more than 2% over it.
+func TestSyncStaysWithinTwoPercentOfTheMinimum(t *testing.T) {
+	t.Setenv("BATON_DISABLE_HTTP_CACHE", "true")
+	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
+		r, err := Run(context.Background(), Config{Users: 100, Workspaces: 5, Members: 20, Shape: shape, ClientRPS: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Requests < r.Minimum {
+			t.Fatalf("%s: %d requests is below the computed minimum %d: the minimum is wrong", shape, r.Requests, r.Minimum)
+		}
+		if r.Ratio() > 1.02 {
+			t.Fatalf("%s: %d requests, %.3f x the minimum %d: %v", shape, r.Requests, r.Ratio(), r.Minimum, r.PerEndpoint)
+		}
+	}
+}
