@@ -9,7 +9,7 @@ import (
 
 // BenchmarkSync is the quick form of `make bench`: a mid-sized organization
 // without latency or server limit, reporting requests per sync against the
-// minimum. Run with: go test -bench . ./internal/bench
+// minimum. Run it with `go test -bench . ./internal/bench`.
 func BenchmarkSync(b *testing.B) {
 	b.Setenv("BATON_DISABLE_HTTP_CACHE", "true")
 	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {

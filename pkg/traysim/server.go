@@ -334,9 +334,11 @@ type pageInfoOut struct {
 	HasPreviousPage bool   `json:"hasPreviousPage"`
 }
 
-// paginate slices items by the request's first/cursor, enforcing the
-// endpoint's maximum like a strict server would.
-func (s *Server) paginate(r *http.Request, list string, maxSize int, items []any) (int, any) {
+// paginate serves the window of n items that the request's first/cursor
+// select, enforcing the endpoint's maximum like a strict server would.
+// Only the window's items are built, so a large organization costs no more
+// per page than a small one.
+func (s *Server) paginate(r *http.Request, list string, maxSize, n int, item func(i int) any) (int, any) {
 	q := r.URL.Query()
 	size := min(100, maxSize)
 	if v := q.Get("first"); v != "" {
@@ -353,14 +355,17 @@ func (s *Server) paginate(r *http.Request, list string, maxSize int, items []any
 	if c := q.Get("cursor"); c != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(c)
 		var cur cursor
-		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.List != list || cur.Offset < 0 || cur.Offset > len(items) {
+		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.List != list || cur.Offset < 0 || cur.Offset > n {
 			return http.StatusBadRequest, msg("Invalid input: invalid cursor")
 		}
 		offset = cur.Offset
 	}
-	end := min(offset+size, len(items))
-	out := pageJSON{Elements: items[offset:end]}
-	out.PageInfo.HasNextPage = end < len(items)
+	end := min(offset+size, n)
+	out := pageJSON{Elements: make([]any, 0, end-offset)}
+	for i := offset; i < end; i++ {
+		out.Elements = append(out.Elements, item(i))
+	}
+	out.PageInfo.HasNextPage = end < n
 	out.PageInfo.HasPreviousPage = offset > 0
 	if end > offset {
 		out.PageInfo.StartCursor = encodeCursor(list, offset)
@@ -458,11 +463,7 @@ func (s *Server) listOrgRoles(_ http.ResponseWriter, r *http.Request, tok Token)
 	if !orgAdmin(tok) {
 		return http.StatusForbidden, forbidden
 	}
-	items := make([]any, 0, len(s.st.orgRoles))
-	for _, role := range s.st.orgRoles {
-		items = append(items, roleJSON(role))
-	}
-	return s.paginate(r, "roles", 1000, items)
+	return s.paginate(r, "roles", 1000, len(s.st.orgRoles), func(i int) any { return roleJSON(s.st.orgRoles[i]) })
 }
 
 func (s *Server) listUsers(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
@@ -473,18 +474,21 @@ func (s *Server) listUsers(_ http.ResponseWriter, r *http.Request, tok Token) (i
 	if email != "" && !emailPattern.MatchString(email) {
 		return http.StatusBadRequest, msg("Invalid input: email")
 	}
-	items := make([]any, 0, len(s.st.users))
-	for _, u := range s.st.users {
-		if email != "" && !strings.EqualFold(u.Email, email) {
-			continue
-		}
-		if s.opts.Shape == ShapeMinimal {
-			items = append(items, minimalUserJSON{ID: u.ID, Name: u.Name})
-		} else {
-			items = append(items, s.userOut(u))
+	users := s.st.users
+	if email != "" {
+		users = nil
+		for _, u := range s.st.users {
+			if strings.EqualFold(u.Email, email) {
+				users = append(users, u)
+			}
 		}
 	}
-	return s.paginate(r, "users:"+strings.ToLower(email), 1000, items)
+	return s.paginate(r, "users:"+strings.ToLower(email), 1000, len(users), func(i int) any {
+		if s.opts.Shape == ShapeMinimal {
+			return minimalUserJSON{ID: users[i].ID, Name: users[i].Name}
+		}
+		return s.userOut(users[i])
+	})
 }
 
 func (s *Server) getUser(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
@@ -499,7 +503,7 @@ func (s *Server) getUser(_ http.ResponseWriter, r *http.Request, tok Token) (int
 }
 
 func (s *Server) listWorkspaces(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
-	items := []any{}
+	visible := make([]*Workspace, 0, len(s.st.workspaces))
 	for _, w := range s.st.workspaces {
 		if tok.Kind == TokenWorkspace && w.ID != tok.WorkspaceID {
 			continue
@@ -507,9 +511,9 @@ func (s *Server) listWorkspaces(_ http.ResponseWriter, r *http.Request, tok Toke
 		if s.opts.HidePersonalWorkspaces && w.Type == "Personal" {
 			continue
 		}
-		items = append(items, wsOut(w))
+		visible = append(visible, w)
 	}
-	return s.paginate(r, "workspaces", 100, items)
+	return s.paginate(r, "workspaces", 100, len(visible), func(i int) any { return wsOut(visible[i]) })
 }
 
 func (s *Server) getWorkspace(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
@@ -531,11 +535,7 @@ func (s *Server) listWorkspaceRoles(_ http.ResponseWriter, r *http.Request, tok 
 	if !wsAdmin(tok, w.ID) || s.faults.ForbiddenWorkspaces[w.ID] {
 		return http.StatusForbidden, forbidden
 	}
-	items := make([]any, 0, len(w.Roles))
-	for _, role := range w.Roles {
-		items = append(items, roleJSON(role))
-	}
-	return s.paginate(r, "roles:"+w.ID, 100, items)
+	return s.paginate(r, "roles:"+w.ID, 100, len(w.Roles), func(i int) any { return roleJSON(w.Roles[i]) })
 }
 
 func (s *Server) listWorkspaceUsers(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
@@ -547,16 +547,12 @@ func (s *Server) listWorkspaceUsers(_ http.ResponseWriter, r *http.Request, tok 
 		return http.StatusForbidden, forbidden
 	}
 	ids, roles := s.effectiveMembers(w)
-	items := make([]any, 0, len(ids))
-	for _, id := range ids {
-		u := s.st.user(id)
+	return s.paginate(r, "members:"+w.ID, 100, len(ids), func(i int) any {
 		if s.opts.Shape == ShapeMinimal {
-			items = append(items, minimalWorkspaceUserJSON{ID: u.ID})
-		} else {
-			items = append(items, s.memberOut(w, u, roles[id]))
+			return minimalWorkspaceUserJSON{ID: ids[i]}
 		}
-	}
-	return s.paginate(r, "members:"+w.ID, 100, items)
+		return s.memberOut(w, s.st.user(ids[i]), roles[ids[i]])
+	})
 }
 
 func (s *Server) getWorkspaceUser(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
@@ -662,11 +658,13 @@ func (s *Server) deleteUser(_ http.ResponseWriter, r *http.Request, tok Token) (
 	kept := s.st.workspaces[:0]
 	for _, w := range s.st.workspaces {
 		if w.Type == "Personal" && len(s.st.members[w.ID]) == 0 {
+			delete(s.st.wsIndex, w.ID)
 			continue
 		}
 		kept = append(kept, w)
 	}
 	s.st.workspaces = kept
+	delete(s.st.userIndex, u.ID)
 	for i, x := range s.st.users {
 		if x.ID == u.ID {
 			s.st.users = append(s.st.users[:i:i], s.st.users[i+1:]...)

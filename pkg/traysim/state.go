@@ -104,8 +104,10 @@ const (
 // state is the organization. All access goes through Server's mutex.
 type state struct {
 	users      []*User
+	userIndex  map[string]*User
 	orgRoles   []Role
 	workspaces []*Workspace
+	wsIndex    map[string]*Workspace
 	// members[workspaceID] maps user id → workspace role id; memberOrder
 	// keeps insertion order so pages are stable.
 	members     map[string]map[string]string
@@ -117,6 +119,8 @@ type state struct {
 
 func newState(seed uint64) *state {
 	return &state{
+		userIndex:   map[string]*User{},
+		wsIndex:     map[string]*Workspace{},
 		members:     map[string]map[string]string{},
 		memberOrder: map[string][]string{},
 		tokens:      map[string]Token{},
@@ -131,14 +135,7 @@ func (s *state) newID() string {
 		a>>32, (a>>16)&0xffff, a&0x0fff, 0x8000|((b>>48)&0x3fff), b&0xffffffffffff)
 }
 
-func (s *state) user(id string) *User {
-	for _, u := range s.users {
-		if u.ID == id {
-			return u
-		}
-	}
-	return nil
-}
+func (s *state) user(id string) *User { return s.userIndex[id] }
 
 func (s *state) userByEmail(email string) *User {
 	for _, u := range s.users {
@@ -149,14 +146,7 @@ func (s *state) userByEmail(email string) *User {
 	return nil
 }
 
-func (s *state) workspace(id string) *Workspace {
-	for _, w := range s.workspaces {
-		if w.ID == id {
-			return w
-		}
-	}
-	return nil
-}
+func (s *state) workspace(id string) *Workspace { return s.wsIndex[id] }
 
 func (s *state) orgRole(id string) *Role {
 	for i := range s.orgRoles {
@@ -200,6 +190,7 @@ func (s *state) addWorkspace(name, typ, description string, limit int64) *Worksp
 		w.Roles = append(w.Roles, Role{ID: s.newID(), Name: rn})
 	}
 	s.workspaces = append(s.workspaces, w)
+	s.wsIndex[w.ID] = w
 	s.members[w.ID] = map[string]string{}
 	return w
 }
@@ -230,6 +221,7 @@ func (s *state) removeMember(wsID, userID string) {
 func (s *state) addUser(name, email, accountType, orgRoleID string) *User {
 	u := &User{ID: s.newID(), Name: name, Email: email, AccountType: accountType, OrgRoleID: orgRoleID}
 	s.users = append(s.users, u)
+	s.userIndex[u.ID] = u
 	if accountType == "Regular" {
 		p := s.addWorkspace(name+"'s workspace", "Personal", "", 0)
 		s.addMember(p.ID, u.ID, p.roleByName(RoleAdmin).ID)
