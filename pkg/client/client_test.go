@@ -365,3 +365,26 @@ func mustUser(t *testing.T, sn traysim.Snapshot, id string) traysim.User {
 	}
 	return u
 }
+
+func TestServerThatStaysDownEndsTheRunInBoundedTime(t *testing.T) {
+	sim := traysim.NewDefault(traysim.ShapeFull)
+	sim.SetFaults(traysim.Faults{ServerErrorRate: 1})
+	c, _ := newClient(t, sim, traysim.AdminToken, func(o *client.Options) {
+		o.MaxAttempts = 1000
+		o.MaxOutage = 50 * time.Millisecond
+	})
+	start := time.Now()
+	_, err := c.ListOrgRoles(context.Background(), "")
+	wantCode(t, err, codes.Aborted, "has been failing for", "giving up")
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Fatalf("gave up after %v", elapsed)
+	}
+	if c.RequestCount() >= 1000 {
+		t.Fatalf("%d requests: the outage budget did not stop the retries", c.RequestCount())
+	}
+	// A later success resets the budget.
+	sim.SetFaults(traysim.Faults{})
+	if _, err := c.ListOrgRoles(context.Background(), ""); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
