@@ -59,9 +59,13 @@ check-generated:
 	  && if ! cmp -s $$tmp/conf.gen.go pkg/config/conf.gen.go; then cp $$tmp/conf.gen.go pkg/config/conf.gen.go; \
 	  echo "pkg/config/conf.gen.go is stale: run make generate and commit it"; exit 1; fi
 
-## Full sync of a large simulated organization, both list shapes (see docs/performance.md).
-bench:
-	$(GO) run ./tools/bench
+## Full syncs of a large simulated organization: both list shapes, the SDK's --workers, and the
+## real binary's memory at 5,000 and 20,000 users (about ten minutes; see docs/performance.md).
+bench: build
+	$(GO) run ./tools/bench -shapes full,minimal
+	$(GO) run ./tools/bench -shapes full -workers 4
+	$(GO) run ./tools/bench -shapes full -binary bin/baton-trayai
+	$(GO) run ./tools/bench -shapes full -users 20000 -binary bin/baton-trayai
 
 clean:
 	rm -rf bin dist

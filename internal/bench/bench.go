@@ -32,6 +32,9 @@ type Config struct {
 	// ClientRPS is the connector's limiter; 0 keeps its default.
 	ClientRPS int
 	Workers   int
+	// Binary, when set, runs that baton-trayai binary one-shot instead of
+	// the in-process SDK harness, and measures its processes' memory.
+	Binary string
 }
 
 // Result is what a run measured.
@@ -43,8 +46,10 @@ type Result struct {
 	TooMany     int
 	Wall        time.Duration
 	PeakRSSMB   float64
-	Resources   int
-	Grants      int
+	// ConnectorRSSMB is the connector child process's peak (binary mode).
+	ConnectorRSSMB float64
+	Resources      int
+	Grants         int
 }
 
 // Ratio is requests divided by the minimum.
@@ -69,33 +74,42 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	conn, err := connector.NewWithSettings(ctx, settings, nil)
-	if err != nil {
-		return Result{}, err
-	}
-	served, err := harness.Serve(ctx, conn)
-	if err != nil {
-		return Result{}, err
-	}
-	defer served.Close()
-
 	dir, err := os.MkdirTemp("", "trayai-bench")
 	if err != nil {
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "sync.c1z")
+
+	var peak, child float64
 	start := time.Now()
-	if err := harness.Sync(ctx, served.Client, path, harness.SyncOptions{TmpDir: dir, Workers: cfg.Workers}); err != nil {
-		return Result{}, err
+	if cfg.Binary != "" {
+		peak, child, err = runBinary(ctx, cfg.Binary, ts.URL, path, cfg.ClientRPS, cfg.Workers)
+		if err != nil {
+			return Result{}, err
+		}
+	} else {
+		conn, err := connector.NewWithSettings(ctx, settings, nil)
+		if err != nil {
+			return Result{}, err
+		}
+		served, err := harness.Serve(ctx, conn)
+		if err != nil {
+			return Result{}, err
+		}
+		defer served.Close()
+		if err := harness.Sync(ctx, served.Client, path, harness.SyncOptions{TmpDir: dir, Workers: cfg.Workers, Production: true}); err != nil {
+			return Result{}, err
+		}
+		// Measured before the c1z is read back, which is the benchmark's
+		// own cost; it includes the in-process simulator.
+		peak = peakRSSMB()
 	}
 	wall := time.Since(start)
-	// Measured before the c1z is read back, which is the benchmark's own cost.
-	peak := peakRSSMB()
 
 	counts, statuses := sim.Counts()
 	res := Result{Config: cfg, PerEndpoint: counts, TooMany: statuses[429], Wall: wall,
-		Minimum: Minimum(sim.Snapshot(), cfg.Shape, settings.WorkspaceTypes), PeakRSSMB: peak}
+		Minimum: Minimum(sim.Snapshot(), cfg.Shape, settings.WorkspaceTypes), PeakRSSMB: peak, ConnectorRSSMB: child}
 	for _, n := range counts {
 		res.Requests += n
 	}
@@ -146,9 +160,14 @@ func Print(w io.Writer, r Result) {
 		fmt.Fprintf(w, "   %7d  %s\n", r.PerEndpoint[k], k)
 	}
 	fmt.Fprintf(w, "   requests %d, theoretical minimum %d (x%.3f), 429s %d\n", r.Requests, r.Minimum, r.Ratio(), r.TooMany)
-	fmt.Fprintf(w, "   wall %s, minimum at 30 rps %s (x%.2f), peak RSS %.0f MB, %d resources, %d grants\n",
-		r.Wall.Round(100*time.Millisecond), (time.Duration(float64(r.Minimum) / 30 * float64(time.Second))).Round(100*time.Millisecond),
-		r.TimeRatio(), r.PeakRSSMB, r.Resources, r.Grants)
+	minTime := time.Duration(float64(r.Minimum) / 30 * float64(time.Second))
+	fmt.Fprintf(w, "   wall %s, minimum at 30 rps %s (x%.2f), %d resources, %d grants\n",
+		r.Wall.Round(100*time.Millisecond), minTime.Round(100*time.Millisecond), r.TimeRatio(), r.Resources, r.Grants)
+	if r.Config.Binary != "" {
+		fmt.Fprintf(w, "   peak RSS: syncer process %.0f MB, connector process %.0f MB (one-shot binary)\n", r.PeakRSSMB, r.ConnectorRSSMB)
+	} else {
+		fmt.Fprintf(w, "   peak RSS %.0f MB (syncer, connector and simulator in one process)\n", r.PeakRSSMB)
+	}
 }
 
 // peakRSSMB reads the process's high-water resident set (Linux); it

@@ -5,7 +5,6 @@ package connector
 
 import (
 	"context"
-	"errors"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/annotations"
@@ -125,9 +124,10 @@ func (c *Connector) Validate(ctx context.Context) (annotations.Annotations, erro
 	}
 }
 
-// Close logs what the last sync skipped; the SDK calls it on shutdown.
+// Close logs the last sync's summary if the workspace listing did not get
+// to it (an interrupted sync); the SDK calls it on shutdown.
 func (c *Connector) Close(ctx context.Context) error {
-	c.stats.logSummary(ctxzap.Extract(ctx))
+	c.stats.logSummaryOnce(ctxzap.Extract(ctx))
 	return nil
 }
 
@@ -139,13 +139,11 @@ func isForbidden(err error) bool { return status.Code(err) == codes.PermissionDe
 
 func logger(ctx context.Context) *zap.Logger { return ctxzap.Extract(ctx) }
 
-var errNotAUser = errors.New("not a user")
-
 // observeSync notices the start of a new sync: it logs the previous sync's
 // summary and starts fresh counters and caches.
 func (c *Connector) observeSync(ctx context.Context, syncID string) {
 	if c.cache.switchTo(syncID) {
-		c.stats.logSummary(logger(ctx))
+		c.stats.logSummaryOnce(logger(ctx))
 		c.stats.reset()
 	}
 }

@@ -60,7 +60,10 @@ func (s *syncStats) page(l *zap.Logger, what string, items int, done bool) {
 		s.lastLog[what] = now
 	}
 	s.mu.Unlock()
-	if shouldLog || (done && pages > 1 && what != "workspace grants" && what != "workspace entitlements") {
+	// A multi-page listing also logs its final count; per-workspace
+	// listings finish once per workspace, so they only log on the interval.
+	perWorkspace := what == "workspace grants" || what == "workspace entitlements"
+	if shouldLog || (done && pages > 1 && !perWorkspace) {
 		l.Info("baton-trayai: sync progress", zap.String("listing", what), zap.Int("pages", pages), zap.Int("items", total))
 	}
 }
@@ -120,6 +123,16 @@ func (s *syncStats) reset() {
 	s.workspacesListed, s.workspacesDone = 0, 0
 	s.listingDone, s.summarized = false, false
 	s.mu.Unlock()
+}
+
+func (s *syncStats) logSummaryOnce(l *zap.Logger) {
+	s.mu.Lock()
+	done := s.summarized
+	s.summarized = true
+	s.mu.Unlock()
+	if !done {
+		s.logSummary(l)
+	}
 }
 
 func (s *syncStats) logSummary(l *zap.Logger) {

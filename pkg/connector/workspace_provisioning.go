@@ -223,7 +223,7 @@ func slugOf(t workspaceTarget, role client.Role) string {
 func userPrincipal(id *v2.ResourceId) (string, error) {
 	if id.GetResourceType() != userTypeID || id.GetResource() == "" {
 		return "", status.Errorf(codes.InvalidArgument,
-			"baton-trayai: only users can hold Tray.ai roles and workspace memberships, got a %q principal: %v", id.GetResourceType(), errNotAUser)
+			"baton-trayai: only users can hold Tray.ai roles and workspace memberships, got a %q principal", id.GetResourceType())
 	}
 	return id.GetResource(), nil
 }

@@ -24,6 +24,7 @@ func main() {
 	clientRPS := flag.Int("rate-limit", 0, "connector --rate-limit (0: its default)")
 	shapes := flag.String("shapes", "full,minimal", "list shapes to run")
 	workers := flag.Int("workers", 0, "SDK --workers")
+	binary := flag.String("binary", "", "run this baton-trayai binary one-shot and measure its processes (default: in-process SDK harness)")
 	flag.Parse()
 	_ = os.Setenv("BATON_DISABLE_HTTP_CACHE", "true")
 
@@ -33,7 +34,7 @@ func main() {
 			shape = traysim.ShapeMinimal
 		}
 		r, err := bench.Run(context.Background(), bench.Config{Users: *users, Workspaces: *workspaces, Members: *members,
-			Shape: shape, Latency: *latency, ServerRPS: *serverRPS, ClientRPS: *clientRPS, Workers: *workers})
+			Shape: shape, Latency: *latency, ServerRPS: *serverRPS, ClientRPS: *clientRPS, Workers: *workers, Binary: *binary})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
