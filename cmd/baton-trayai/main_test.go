@@ -224,3 +224,19 @@ func tail(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+func TestReadmeShowsTheCurrentHelp(t *testing.T) {
+	r := run(t, nil, "--help")
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, usage, ok := strings.Cut(string(readme), "## Command line usage\n\n```\n")
+	if !ok {
+		t.Fatal("README has no Command line usage block")
+	}
+	usage, _, _ = strings.Cut(usage, "```")
+	if strings.TrimSpace(usage) != strings.TrimSpace(r.out) {
+		t.Fatal("README's Command line usage is not the current --help output: paste `baton-trayai --help` into it")
+	}
+}

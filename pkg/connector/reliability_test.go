@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"google.golang.org/grpc/codes"
@@ -60,7 +61,7 @@ func TestSyncUnderEveryFaultEqualsCleanSync(t *testing.T) {
 		retryAfter string
 		faults     traysim.Faults
 	}{
-		{"", traysim.Faults{RateLimit: 400, Burst: 5, ServerErrorRate: 0.05, MalformedRate: 0.05, Seed: 7}},
+		{"", traysim.Faults{RateLimit: 400, Burst: 5, ServerErrorRate: 0.05, MalformedRate: 0.05, Latency: time.Millisecond, Seed: 7}},
 		// Retry-After is whole seconds, so these provoke only a few 429s.
 		{"seconds", traysim.Faults{TooManyEvery: 40, RetryAfter: "seconds", ServerErrorRate: 0.05, Seed: 8}},
 		{"http-date", traysim.Faults{TooManyEvery: 60, RetryAfter: "http-date", MalformedRate: 0.05, Seed: 9}},
