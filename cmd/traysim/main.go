@@ -45,7 +45,7 @@ func printCounts(sim *traysim.Server) {
 func run() error {
 	addr := flag.String("addr", "127.0.0.1:0", "loopback address to listen on (port 0 picks a free one)")
 	urlFile := flag.String("url-file", "", "write the server's base URL to this file once it listens")
-	shape := flag.String("shape", "full", "list shape: full (items carry email and role) or minimal (ids only)")
+	shape := flag.String("shape", "full", "list shape: full (items carry email and role), minimal (ids only), spec (the spec's workspace model) or third-party (role as a name)")
 	users := flag.Int("users", traysim.DefaultOrgOptions.Users, "number of human users besides the Owner")
 	workspaces := flag.Int("workspaces", traysim.DefaultOrgOptions.SharedWorkspaces, "number of shared workspaces")
 	members := flag.Int("members", traysim.DefaultOrgOptions.MembersPerWorkspace, "average members per shared workspace")
@@ -61,14 +61,9 @@ func run() error {
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("-addr %q is not a loopback address: the simulator only listens locally", *addr)
 	}
-	var sh traysim.Shape
-	switch *shape {
-	case "full":
-		sh = traysim.ShapeFull
-	case "minimal":
-		sh = traysim.ShapeMinimal
-	default:
-		return fmt.Errorf("-shape %q: use full or minimal", *shape)
+	sh, ok := parseShape(*shape)
+	if !ok {
+		return fmt.Errorf("-shape %q: use full, minimal, spec or third-party", *shape)
 	}
 	org := traysim.DefaultOrgOptions
 	org.Users, org.SharedWorkspaces, org.MembersPerWorkspace = *users, *workspaces, *members
@@ -104,4 +99,13 @@ func run() error {
 	}
 	printCounts(sim)
 	return nil
+}
+
+func parseShape(name string) (traysim.Shape, bool) {
+	for _, s := range traysim.Shapes {
+		if s.String() == name {
+			return s, true
+		}
+	}
+	return 0, false
 }

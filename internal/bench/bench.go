@@ -123,8 +123,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 // Minimum is the fewest requests a full sync of this organization needs:
 // one validation call, every list at its maximum page size (an empty list
-// still costs one request), and in the minimal shape one GET per user and
-// per membership, since the lists carry neither email nor role.
+// still costs one request), and in every shape but the full one a GET per
+// user and per membership, since those lists lack email or role ids.
 func Minimum(sn traysim.Snapshot, shape traysim.Shape, types map[client.WorkspaceType]bool) int {
 	pages := func(n, size int) int { return max(1, (n+size-1)/size) }
 	n := 1 // validation: GET /core/v1/users?first=1
@@ -137,11 +137,11 @@ func Minimum(sn traysim.Snapshot, shape traysim.Shape, types map[client.Workspac
 		}
 		n += pages(len(w.Roles), client.MaxPageSizeWsRoles)
 		n += pages(len(sn.Members[w.ID]), client.MaxPageSizeWsUsers)
-		if shape == traysim.ShapeMinimal {
+		if shape != traysim.ShapeFull {
 			n += len(sn.Members[w.ID])
 		}
 	}
-	if shape == traysim.ShapeMinimal {
+	if shape != traysim.ShapeFull {
 		n += len(sn.Users)
 	}
 	return n

@@ -388,3 +388,21 @@ func TestServerThatStaysDownEndsTheRunInBoundedTime(t *testing.T) {
 		t.Fatalf("after recovery: %v", err)
 	}
 }
+
+func TestUndocumentedListShapesDecodeAsIncompleteItems(t *testing.T) {
+	for _, shape := range []traysim.Shape{traysim.ShapeSpec, traysim.ShapeThirdParty} {
+		sim := traysim.NewDefault(shape)
+		c, _ := newClient(t, sim, traysim.AdminToken)
+		page, err := c.ListUsers(context.Background(), "")
+		if err != nil {
+			t.Fatalf("%s: %v", shape, err)
+		}
+		u := page.Elements[0]
+		if u.ID == "" || u.HasDetails() {
+			t.Fatalf("%s: %+v must decode with its id and be marked incomplete", shape, u)
+		}
+		if shape == traysim.ShapeThirdParty && (u.Role == nil || u.Role.Name != "Owner" || u.Role.ID != "") {
+			t.Fatalf("role given as a bare name decoded to %+v", u.Role)
+		}
+	}
+}

@@ -36,6 +36,30 @@ type Role struct {
 	Name string `json:"name"`
 }
 
+// UnmarshalJSON accepts the documented object and, because third-party
+// descriptions of the API show it, a bare role name; a name without an id
+// makes the item incomplete, so its details are fetched. Other values
+// decode to an empty role instead of failing the page.
+func (r *Role) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err == nil {
+		*r = Role{Name: name}
+		return nil
+	}
+	var obj struct {
+		ID   any `json:"id"`
+		Name any `json:"name"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil {
+		*r = Role{}
+		return nil //nolint:nilerr // an unusable role is treated as absent, never as a broken page
+	}
+	id, _ := obj.ID.(string)
+	n, _ := obj.Name.(string)
+	*r = Role{ID: id, Name: n}
+	return nil
+}
+
 // User is an organization user. List items may carry only ID and Name (the
 // real list shape is undocumented), so callers use HasDetails before relying
 // on Email, AccountType or Role.

@@ -155,8 +155,8 @@ func head(s []string) []string {
 	return s
 }
 
-func TestFullSyncMatchesSimulatorInBothShapes(t *testing.T) {
-	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
+func TestFullSyncMatchesSimulatorInEveryListShape(t *testing.T) {
+	for _, shape := range traysim.Shapes {
 		t.Run(shape.String(), func(t *testing.T) {
 			f := newFixture(t, traysim.NewDefault(shape))
 			got := f.sync(t)

@@ -417,6 +417,23 @@ type minimalWorkspaceUserJSON struct {
 	ID string `json:"id"`
 }
 
+// specItemJSON is the workspace model Tray's spec declares for every list.
+type specItemJSON struct {
+	ID               string `json:"id"`
+	Name             string `json:"name"`
+	Type             any    `json:"type"`
+	Description      string `json:"description"`
+	MonthlyTaskLimit int64  `json:"monthlyTaskLimit"`
+}
+
+type thirdPartyUserJSON struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Email  string `json:"email"`
+	Role   string `json:"role"`
+	Status string `json:"status"`
+}
+
 func (s *Server) userOut(u *User) userJSON {
 	out := userJSON{ID: u.ID, Email: u.Email, Name: u.Name, AccountType: u.AccountType}
 	if r := s.st.orgRole(u.OrgRoleID); r != nil {
@@ -484,10 +501,17 @@ func (s *Server) listUsers(_ http.ResponseWriter, r *http.Request, tok Token) (i
 		}
 	}
 	return s.paginate(r, "users:"+strings.ToLower(email), 1000, len(users), func(i int) any {
-		if s.opts.Shape == ShapeMinimal {
-			return minimalUserJSON{ID: users[i].ID, Name: users[i].Name}
+		u := users[i]
+		switch s.opts.Shape {
+		case ShapeMinimal:
+			return minimalUserJSON{ID: u.ID, Name: u.Name}
+		case ShapeSpec:
+			return specItemJSON{ID: u.ID, Name: u.Name}
+		case ShapeThirdParty:
+			return thirdPartyUserJSON{ID: u.ID, Name: u.Name, Email: u.Email, Role: s.st.orgRole(u.OrgRoleID).Name, Status: "active"}
+		default:
+			return s.userOut(u)
 		}
-		return s.userOut(users[i])
 	})
 }
 
@@ -548,10 +572,17 @@ func (s *Server) listWorkspaceUsers(_ http.ResponseWriter, r *http.Request, tok 
 	}
 	ids, roles := s.effectiveMembers(w)
 	return s.paginate(r, "members:"+w.ID, 100, len(ids), func(i int) any {
-		if s.opts.Shape == ShapeMinimal {
+		u := s.st.user(ids[i])
+		switch s.opts.Shape {
+		case ShapeMinimal:
 			return minimalWorkspaceUserJSON{ID: ids[i]}
+		case ShapeSpec:
+			return specItemJSON{ID: u.ID, Name: u.Name}
+		case ShapeThirdParty:
+			return thirdPartyUserJSON{ID: u.ID, Name: u.Name, Email: u.Email, Role: w.role(roles[ids[i]]).Name, Status: "active"}
+		default:
+			return s.memberOut(w, u, roles[ids[i]])
 		}
-		return s.memberOut(w, s.st.user(ids[i]), roles[ids[i]])
 	})
 }
 

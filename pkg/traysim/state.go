@@ -21,13 +21,29 @@ const (
 	// ShapeMinimal means users are {id, name} and workspace members {id}; the
 	// details come only from the per-item GET endpoints.
 	ShapeMinimal
+	// ShapeSpec is what Tray's OpenAPI document literally declares: every
+	// list element in the workspace model {id, name, type, description,
+	// monthlyTaskLimit}, so users and members carry no email or role.
+	ShapeSpec
+	// ShapeThirdParty is the shape third-party descriptions claim: users
+	// {id, name, email, role: "<name>", status}, the role as a bare name.
+	ShapeThirdParty
 )
 
+// Shapes lists every shape, for tests that must hold in all of them.
+var Shapes = []Shape{ShapeFull, ShapeMinimal, ShapeSpec, ShapeThirdParty}
+
 func (s Shape) String() string {
-	if s == ShapeMinimal {
+	switch s {
+	case ShapeMinimal:
 		return "minimal"
+	case ShapeSpec:
+		return "spec"
+	case ShapeThirdParty:
+		return "third-party"
+	default:
+		return "full"
 	}
-	return "full"
 }
 
 // Org role and workspace role names used by Tray.ai.

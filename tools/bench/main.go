@@ -30,8 +30,10 @@ func main() {
 
 	for _, name := range strings.Split(*shapes, ",") {
 		shape := traysim.ShapeFull
-		if strings.TrimSpace(name) == "minimal" {
-			shape = traysim.ShapeMinimal
+		for _, s := range traysim.Shapes {
+			if s.String() == strings.TrimSpace(name) {
+				shape = s
+			}
 		}
 		r, err := bench.Run(context.Background(), bench.Config{Users: *users, Workspaces: *workspaces, Members: *members,
 			Shape: shape, Latency: *latency, ServerRPS: *serverRPS, ClientRPS: *clientRPS, Workers: *workers, Binary: *binary})
