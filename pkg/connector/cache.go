@@ -33,9 +33,6 @@ func newSyncCache() *syncCache { return &syncCache{roles: map[string]workspaceRo
 
 // switchTo starts using syncID and reports whether that is a change.
 func (c *syncCache) switchTo(syncID string) bool {
-	if syncID == "" {
-		return false
-	}
 	c.mu.Lock()
 	changed := c.syncID != syncID
 	c.mu.Unlock()
@@ -43,12 +40,10 @@ func (c *syncCache) switchTo(syncID string) bool {
 	return changed
 }
 
-// use switches the cache to syncID, dropping entries of another sync. An
-// empty id (a call outside a sync) gets an empty, throwaway view.
+// use switches the cache to syncID, dropping entries of another sync. The
+// SDK always sends a sync id; an empty one is treated as one more id, so a
+// caller without ids still gets one lookup per workspace, not one per user.
 func (c *syncCache) use(syncID string) bool {
-	if syncID == "" {
-		return false
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.syncID != syncID {

@@ -79,9 +79,6 @@ func NewWithSettings(ctx context.Context, s Settings, opts *cli.ConnectorOpts) (
 	return &Connector{client: cl, settings: s, cache: newSyncCache(), stats: newSyncStats(), willSync: willSync}, nil
 }
 
-// Client exposes the API client, for tools that count requests.
-func (c *Connector) Client() *client.Client { return c.client }
-
 // Stats reports what the current sync skipped.
 func (c *Connector) Stats() SyncStats { return c.stats.snapshot() }
 
