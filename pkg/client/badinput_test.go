@@ -5,11 +5,14 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
+	"github.com/conductorone/baton-trayai/pkg/traysim"
 )
 
 // canned answers every request with one fixed response.
@@ -98,5 +101,52 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	_, err := c.ListUsers(context.Background(), "")
 	if err == nil || hits != 1 {
 		t.Fatalf("redirect: err %v, hits %d", err, hits)
+	}
+}
+
+func TestConnectionResetsAreRetried(t *testing.T) {
+	var calls atomic.Int32
+	sim := traysim.NewDefault(traysim.ShapeFull)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				_ = conn.Close() // the peer drops the connection mid-request
+			}
+			return
+		}
+		sim.ServeHTTP(w, r)
+	})
+	c, _ := newClient(t, h, traysim.AdminToken)
+	roles, err := c.ListOrgRoles(context.Background(), "")
+	if err != nil || len(roles.Elements) != 4 {
+		t.Fatalf("after two dropped connections: %v, %d roles", err, len(roles.Elements))
+	}
+	if calls.Load() != 3 {
+		t.Fatalf("%d attempts, want 3", calls.Load())
+	}
+}
+
+func TestTimeoutsAreRetried(t *testing.T) {
+	var calls atomic.Int32
+	sim := traysim.NewDefault(traysim.ShapeFull)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			select { // a server that never answers the first request
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		sim.ServeHTTP(w, r)
+	})
+	c, _ := newClient(t, h, traysim.AdminToken, func(o *client.Options) {
+		o.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
+	})
+	roles, err := c.ListOrgRoles(context.Background(), "")
+	if err != nil || len(roles.Elements) != 4 || calls.Load() != 2 {
+		t.Fatalf("after a timeout: %v, %d roles, %d attempts", err, len(roles.Elements), calls.Load())
 	}
 }
