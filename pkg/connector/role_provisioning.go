@@ -101,18 +101,13 @@ func (r *roleSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.Annot
 }
 
 func (c *Connector) allOrgRoles(ctx context.Context) ([]client.Role, error) {
-	var out []client.Role
-	cursor := ""
-	for {
-		page, err := c.client.ListOrgRoles(ctx, cursor)
-		if err != nil {
-			return nil, fmt.Errorf("baton-trayai: list organization roles: %w", err)
-		}
-		out = append(out, page.Elements...)
-		if cursor = page.NextCursor(); cursor == "" {
-			return out, nil
-		}
+	roles, err := allPages(func(cursor string) (client.Page[client.Role], error) {
+		return c.client.ListOrgRoles(ctx, cursor)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("baton-trayai: list organization roles: %w", err)
 	}
+	return roles, nil
 }
 
 // freshUser reads a user for a provisioning decision.

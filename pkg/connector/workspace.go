@@ -152,27 +152,17 @@ func (c *Connector) workspaceRoles(ctx context.Context, syncID, workspaceID, wor
 	if r, ok := c.cache.getRoles(syncID, workspaceID); ok {
 		return r, nil
 	}
-	var all []client.Role
-	cursor := ""
-	for {
-		// Workspaces have three roles; a second page would be a first.
-		page, err := c.client.ListWorkspaceRoles(ctx, workspaceID, cursor)
-		if isForbidden(err) {
-			c.skipWorkspace(ctx, workspaceID, workspaceName, "roles", err)
-			r := workspaceRoles{forbidden: true}
-			c.cache.putRoles(syncID, workspaceID, r)
-			return r, nil
-		}
-		if err != nil {
-			return workspaceRoles{}, fmt.Errorf("baton-trayai: list workspace roles %s: %w", workspaceID, err)
-		}
-		all = append(all, page.Elements...)
-		cursor = page.NextCursor()
-		if cursor == "" {
-			break
-		}
+	all, err := c.allWorkspaceRoles(ctx, workspaceID)
+	var r workspaceRoles
+	switch {
+	case isForbidden(err):
+		c.skipWorkspace(ctx, workspaceID, workspaceName, "roles", err)
+		r = workspaceRoles{forbidden: true}
+	case err != nil:
+		return workspaceRoles{}, err
+	default:
+		r = workspaceRoles{roles: all}
 	}
-	r := workspaceRoles{roles: all}
 	c.cache.putRoles(syncID, workspaceID, r)
 	return r, nil
 }

@@ -187,12 +187,24 @@ func (w *workspaceSyncer) resolveWorkspaceEntitlement(ctx context.Context, e *v2
 
 // allWorkspaceRoles lists a workspace's roles without the sync cache.
 func (c *Connector) allWorkspaceRoles(ctx context.Context, wsID string) ([]client.Role, error) {
-	var out []client.Role
+	roles, err := allPages(func(cursor string) (client.Page[client.Role], error) {
+		return c.client.ListWorkspaceRoles(ctx, wsID, cursor)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("baton-trayai: list workspace roles %s: %w", wsID, err)
+	}
+	return roles, nil
+}
+
+// allPages collects every element of a short listing (roles: a handful).
+// Long listings are never collected: they page through the SDK instead.
+func allPages[T any](fetch func(cursor string) (client.Page[T], error)) ([]T, error) {
+	var out []T
 	cursor := ""
 	for {
-		page, err := c.client.ListWorkspaceRoles(ctx, wsID, cursor)
+		page, err := fetch(cursor)
 		if err != nil {
-			return nil, fmt.Errorf("baton-trayai: list workspace roles %s: %w", wsID, err)
+			return nil, err
 		}
 		out = append(out, page.Elements...)
 		if cursor = page.NextCursor(); cursor == "" {
