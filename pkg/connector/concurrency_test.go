@@ -12,7 +12,7 @@ func TestForEachConcurrentlyBoundsAndStopsOnError(t *testing.T) {
 	gate := make(chan struct{})
 	done := make(chan error)
 	go func() {
-		done <- forEachConcurrently(context.Background(), 20, 3, func(ctx context.Context, i int) error {
+		done <- forEachConcurrently(context.Background(), 20, 3, func(_ context.Context, i int) error {
 			n := inFlight.Add(1)
 			defer inFlight.Add(-1)
 			for {
