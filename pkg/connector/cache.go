@@ -15,6 +15,23 @@ type syncCache struct {
 	syncID string
 	roles  map[string]workspaceRoles
 	orgWS  *orgWorkspace
+	roster roster
+}
+
+// roster is every user's org role, in listing order, as the user listing
+// of this sync saw it. Users' grants are served from it in pages, so the
+// SDK makes one call per page instead of one per user. It is usable only
+// when this process saw the whole listing, from its first page to its last.
+type roster struct {
+	entries  []rosterEntry
+	started  bool
+	broken   bool
+	complete bool
+}
+
+type rosterEntry struct {
+	userID    string
+	orgRoleID string
 }
 
 type workspaceRoles struct {
@@ -50,8 +67,40 @@ func (c *syncCache) use(syncID string) bool {
 		c.syncID = syncID
 		c.roles = map[string]workspaceRoles{}
 		c.orgWS = nil
+		c.roster = roster{}
 	}
 	return true
+}
+
+// addToRoster records one page of the user listing.
+func (c *syncCache) addToRoster(syncID string, first, last bool, entries []rosterEntry) {
+	c.use(syncID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := &c.roster
+	switch {
+	case first:
+		*r = roster{started: true}
+	case !r.started:
+		// A listing resumed in this process: earlier pages are unknown.
+		r.broken = true
+	}
+	r.entries = append(r.entries, entries...)
+	if last && r.started && !r.broken {
+		r.complete = true
+	}
+}
+
+// rosterPage returns entries [offset, offset+n) of a complete roster.
+func (c *syncCache) rosterPage(syncID string, offset, n int) ([]rosterEntry, bool, bool) {
+	c.use(syncID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.roster.complete || offset > len(c.roster.entries) {
+		return nil, false, false
+	}
+	end := min(offset+n, len(c.roster.entries))
+	return c.roster.entries[offset:end], end >= len(c.roster.entries), true
 }
 
 func (c *syncCache) getRoles(syncID, workspaceID string) (workspaceRoles, bool) {

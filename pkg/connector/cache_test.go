@@ -1,7 +1,11 @@
 package connector
 
 import (
+	"context"
 	"testing"
+
+	"github.com/conductorone/baton-sdk/pkg/pagination"
+	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 	"github.com/conductorone/baton-trayai/pkg/traysim"
@@ -49,5 +53,50 @@ func TestSecondSyncSeesChangesAndRefetches(t *testing.T) {
 	const roles = "GET /core/v1/workspaces/{workspaceId}/roles"
 	if both[roles] != 2*first[roles] {
 		t.Fatalf("workspace roles fetched %d times over two syncs, want %d: the cache must not span syncs", both[roles], 2*first[roles])
+	}
+}
+
+// A process that did not see this sync's user listing (a resumed sync)
+// lists users from Tray again for their grants, page by page.
+func TestUserGrantsWithoutARosterComeFromTray(t *testing.T) {
+	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
+		sim := traysim.New(traysim.Options{Org: traysim.DefaultOrgOptions, Shape: shape, PageSizeCap: 4})
+		f := newFixture(t, sim)
+		syncer := &userSyncer{c: f.conn}
+		// A page of the listing seen mid-way: the roster is not usable.
+		f.conn.cache.addToRoster("resumed", false, true, []rosterEntry{{userID: "u", orgRoleID: "r"}})
+
+		got := map[string]bool{}
+		token, calls := "", 0
+		for {
+			grants, res, err := syncer.GrantsForResourceType(context.Background(), userTypeID,
+				rs.SyncOpAttrs{SyncID: "resumed", PageToken: pagination.Token{Token: token}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls++
+			for _, g := range grants {
+				got[g.GetId()] = true
+			}
+			if res == nil || res.NextPageToken == "" {
+				break
+			}
+			if res.NextPageToken == token {
+				t.Fatal("page token did not advance")
+			}
+			token = res.NextPageToken
+		}
+		sn := sim.Snapshot()
+		org := sn.WorkspacesOfType("Organization")[0]
+		for _, u := range sn.Users {
+			for _, id := range []string{"role:" + u.OrgRoleID + ":assigned:user:" + u.ID, "workspace:" + org.ID + ":member:user:" + u.ID} {
+				if !got[id] {
+					t.Fatalf("%s: grant %s missing", shape, id)
+				}
+			}
+		}
+		if len(got) != 2*len(sn.Users) || calls < len(sn.Users)/4 {
+			t.Fatalf("%s: %d grants in %d calls, want %d over several pages", shape, len(got), calls, 2*len(sn.Users))
+		}
 	}
 }

@@ -25,9 +25,9 @@ var (
 		DisplayName: "User",
 		Description: "A Tray.ai organization user: a person, or an API, integration or system account",
 		Traits:      []v2.ResourceType_Trait{v2.ResourceType_TRAIT_USER},
-		// Users have no entitlements; their Grants carry their org role
-		// and Organization workspace membership, read from the profile.
-		Annotations: annotations.New(&v2.SkipEntitlements{}),
+		// Users have no entitlements. Their grants (org role, Organization
+		// workspace membership) are listed for the whole type at once.
+		Annotations: annotations.New(&v2.SkipEntitlements{}, &v2.TypeScopedGrants{}),
 	}.Build()
 
 	roleResourceType = v2.ResourceType_builder{

@@ -3,11 +3,15 @@ package connector
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
@@ -33,6 +37,7 @@ type userSyncer struct {
 
 var (
 	_ connectorbuilder.ResourceSyncerV2         = (*userSyncer)(nil)
+	_ connectorbuilder.TypeScopedGrantsSyncer   = (*userSyncer)(nil)
 	_ connectorbuilder.AccountManagerLimited    = (*userSyncer)(nil)
 	_ connectorbuilder.ResourceDeleterV2Limited = (*userSyncer)(nil)
 )
@@ -55,14 +60,19 @@ func (u *userSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 		return nil, nil, err
 	}
 	out := make([]*v2.Resource, 0, len(users))
+	entries := make([]rosterEntry, 0, len(users))
 	for _, usr := range users {
 		r, err := userResource(usr)
 		if err != nil {
 			return nil, nil, err
 		}
 		out = append(out, r)
+		if usr.Role != nil {
+			entries = append(entries, rosterEntry{userID: usr.ID, orgRoleID: usr.Role.ID})
+		}
 	}
 	next := page.NextCursor()
+	u.c.cache.addToRoster(opts.SyncID, opts.PageToken.Token == "", next == "", entries)
 	u.c.stats.page(logger(ctx), "users", len(out), next == "")
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }
@@ -108,25 +118,98 @@ func (u *userSyncer) Entitlements(context.Context, *v2.Resource, rs.SyncOpAttrs)
 	return nil, nil, nil
 }
 
-// Grants emits, from the user's profile and without any request, the grant
-// of the user's organization role and their membership of the Organization
-// workspace (every org user is in it; Tray governs it with org roles).
+// Grants serves one user from its profile. The SDK calls it only where
+// type-scoped grants are not used (GrantsForResourceType covers a sync).
 func (u *userSyncer) Grants(ctx context.Context, r *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
-	profile := rs.GetProfile(r)
-	var out []*v2.Grant
-	if roleID, ok := rs.GetProfileStringValue(profile, profileOrgRoleID); ok && roleID != "" && u.c.willSync(roleTypeID) {
-		out = append(out, orgRoleGrant(roleID, r.GetId()))
+	roleID, _ := rs.GetProfileStringValue(rs.GetProfile(r), profileOrgRoleID)
+	out, err := u.userGrants(ctx, opts.SyncID, []rosterEntry{{userID: r.GetId().GetResource(), orgRoleID: roleID}})
+	return out, nil, err
+}
+
+// Page tokens of GrantsForResourceType: "r:<offset>" pages through this
+// sync's roster; "t:<cursor>" lists users from Tray again, for a process
+// that did not see the whole user listing (a sync resumed after a restart).
+const (
+	rosterTokenPrefix = "r:"
+	trayTokenPrefix   = "t:"
+	rosterPageSize    = 1000
+)
+
+// GrantsForResourceType emits, for a page of users at a time, the grant of
+// each user's organization role and their membership of the Organization
+// workspace (every org user is in it; Tray governs it with org roles). In a
+// normal sync it makes no request: the user listing already saw every role.
+func (u *userSyncer) GrantsForResourceType(ctx context.Context, _ string, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
+	token := opts.PageToken.Token
+	if token == "" {
+		token = rosterTokenPrefix + "0"
 	}
-	if u.c.willSync(workspaceTypeID) && u.c.settings.WorkspaceTypes[client.WorkspaceTypeOrganization] {
-		org, err := u.c.organizationWorkspace(ctx, opts.SyncID)
-		if err != nil {
-			return nil, nil, err
+	if rest, ok := strings.CutPrefix(token, rosterTokenPrefix); ok {
+		offset, err := strconv.Atoi(rest)
+		if err == nil && offset >= 0 {
+			entries, last, ok := u.c.cache.rosterPage(opts.SyncID, offset, rosterPageSize)
+			if ok {
+				out, err := u.userGrants(ctx, opts.SyncID, entries)
+				if err != nil || last {
+					return out, nil, err
+				}
+				return out, &rs.SyncOpResults{NextPageToken: rosterTokenPrefix + strconv.Itoa(offset+len(entries))}, nil
+			}
 		}
-		if org.found {
-			out = append(out, memberGrant(org.id, r.GetId()))
+		// No complete roster here: start over from Tray. Grants already
+		// emitted are emitted again, which the SDK stores once.
+		token = trayTokenPrefix
+	}
+	cursor, ok := strings.CutPrefix(token, trayTokenPrefix)
+	if !ok {
+		return nil, nil, status.Errorf(codes.InvalidArgument, "baton-trayai: unknown page token %q for user grants", token)
+	}
+	page, err := u.c.client.ListUsers(ctx, cursor)
+	if err != nil {
+		return nil, nil, fmt.Errorf("baton-trayai: list users for their grants: %w", err)
+	}
+	users, err := u.c.completeUsers(ctx, page.Elements)
+	if err != nil {
+		return nil, nil, err
+	}
+	entries := make([]rosterEntry, 0, len(users))
+	for _, usr := range users {
+		if usr.Role != nil {
+			entries = append(entries, rosterEntry{userID: usr.ID, orgRoleID: usr.Role.ID})
 		}
+	}
+	out, err := u.userGrants(ctx, opts.SyncID, entries)
+	if err != nil {
+		return nil, nil, err
+	}
+	if next := page.NextCursor(); next != "" {
+		return out, &rs.SyncOpResults{NextPageToken: trayTokenPrefix + next}, nil
 	}
 	return out, nil, nil
+}
+
+// userGrants builds the org-role and Organization-workspace grants of users,
+// only for resource types this sync includes.
+func (u *userSyncer) userGrants(ctx context.Context, syncID string, entries []rosterEntry) ([]*v2.Grant, error) {
+	withRoles := u.c.willSync(roleTypeID)
+	var org orgWorkspace
+	if u.c.willSync(workspaceTypeID) && u.c.settings.WorkspaceTypes[client.WorkspaceTypeOrganization] {
+		var err error
+		if org, err = u.c.organizationWorkspace(ctx, syncID); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*v2.Grant, 0, 2*len(entries))
+	for _, e := range entries {
+		principal := v2.ResourceId_builder{ResourceType: userTypeID, Resource: e.userID}.Build()
+		if withRoles && e.orgRoleID != "" {
+			out = append(out, orgRoleGrant(e.orgRoleID, principal))
+		}
+		if org.found {
+			out = append(out, memberGrant(org.id, principal))
+		}
+	}
+	return out, nil
 }
 
 func userResource(u client.User) (*v2.Resource, error) {
