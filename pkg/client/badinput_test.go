@@ -143,7 +143,7 @@ func TestTimeoutsAreRetried(t *testing.T) {
 		sim.ServeHTTP(w, r)
 	})
 	c, _ := newClient(t, h, traysim.AdminToken, func(o *client.Options) {
-		o.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
+		o.HTTPClient = &http.Client{Timeout: 500 * time.Millisecond}
 	})
 	roles, err := c.ListOrgRoles(context.Background(), "")
 	if err != nil || len(roles.Elements) != 4 || calls.Load() != 2 {

@@ -37,7 +37,9 @@ func TestSyncAt15RPSWith5PercentServerErrorsEqualsCleanSync(t *testing.T) {
 			cleanGot := clean.sync(t)
 
 			sim := traysim.New(traysim.Options{Org: org, Shape: shape})
-			sim.SetFaults(traysim.Faults{RateLimit: 15, Burst: 5, ServerErrorRate: 0.05, Seed: 42})
+			// TooManyEvery guarantees some 429s even if a loaded machine
+			// slows the sync below the simulator's 15 rps.
+			sim.SetFaults(traysim.Faults{RateLimit: 15, Burst: 5, TooManyEvery: 25, ServerErrorRate: 0.05, Seed: 42})
 			faulty := newFixture(t, sim, func(s *Settings) {
 				s.RequestsPerSecond = client.DefaultRequestsPerSecond
 				s.tuneClient = nil // production retry and backoff
@@ -61,7 +63,7 @@ func TestSyncUnderEveryFaultEqualsCleanSync(t *testing.T) {
 		retryAfter string
 		faults     traysim.Faults
 	}{
-		{"", traysim.Faults{RateLimit: 400, Burst: 5, ServerErrorRate: 0.05, MalformedRate: 0.05, Latency: time.Millisecond, Seed: 7}},
+		{"", traysim.Faults{RateLimit: 400, Burst: 5, TooManyEvery: 30, ServerErrorRate: 0.05, MalformedRate: 0.05, Latency: time.Millisecond, Seed: 7}},
 		// Retry-After is whole seconds, so these provoke only a few 429s.
 		{"seconds", traysim.Faults{TooManyEvery: 40, RetryAfter: "seconds", ServerErrorRate: 0.05, Seed: 8}},
 		{"http-date", traysim.Faults{TooManyEvery: 60, RetryAfter: "http-date", MalformedRate: 0.05, Seed: 9}},

@@ -212,6 +212,13 @@ func (s *Server) wrap(pattern string, h handler) http.HandlerFunc {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern string, h handler, limited, fail, malformed bool, malformedKind int) int {
+	// A server error is decided first, so a seeded fault sequence is not
+	// swallowed by whichever requests the rate limit happens to reject.
+	if fail {
+		code := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}[len(r.URL.Path)%3]
+		writeJSON(w, code, msg("Internal Error"))
+		return code
+	}
 	if limited {
 		switch s.faultsSnapshot().RetryAfter {
 		case "seconds":
@@ -223,11 +230,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern string, h
 			Message string `json:"message"`
 		}{"Too Many Requests"})
 		return http.StatusTooManyRequests
-	}
-	if fail {
-		code := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}[len(r.URL.Path)%3]
-		writeJSON(w, code, msg("Internal Error"))
-		return code
 	}
 	tok, ok := s.authenticate(r)
 	if !ok {
