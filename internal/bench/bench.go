@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
@@ -170,22 +168,16 @@ func Print(w io.Writer, r Result) {
 	}
 }
 
-// peakRSSMB reads the process's high-water resident set (Linux); it
+// peakRSSMB reads this process's high-water resident set (Linux); it
 // includes the in-process simulator, so it overstates the connector.
+// Elsewhere it falls back to the memory the Go runtime obtained.
 func peakRSSMB() float64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return float64(m.Sys) / (1 << 20)
+	if mb := vmHWM(os.Getpid()); mb > 0 {
+		return mb
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.Sys) / (1 << 20)
 }
 
 // connectorConfig is the production configuration pointed at the simulator.

@@ -46,3 +46,38 @@ feed:
 	}
 	return firstErr
 }
+
+// fillIn replaces the items that are not complete with what fetch returns,
+// detailConcurrency at a time, keeping their order. An item whose fetch
+// answers NotFound disappeared between the listing and the lookup and is
+// dropped; any other error fails the whole page.
+func fillIn[T any](ctx context.Context, items []T, complete func(T) bool, fetch func(context.Context, T) (T, error)) ([]T, error) {
+	out := make([]T, len(items))
+	copy(out, items)
+	gone := make([]bool, len(items))
+	err := forEachConcurrently(ctx, len(items), detailConcurrency, func(ctx context.Context, i int) error {
+		if complete(items[i]) {
+			return nil
+		}
+		full, err := fetch(ctx, items[i])
+		switch {
+		case isNotFound(err):
+			gone[i] = true
+		case err != nil:
+			return err
+		default:
+			out[i] = full
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	kept := out[:0]
+	for i := range out {
+		if !gone[i] {
+			kept = append(kept, out[i])
+		}
+	}
+	return kept, nil
+}

@@ -15,11 +15,7 @@ import (
 	"github.com/conductorone/baton-trayai/pkg/traysim"
 )
 
-func assertSameContents(t *testing.T, cleanGot, faultyGot interface {
-	ResourceKeys() []string
-	EntitlementIDs() []string
-	GrantIDs() []string
-}) {
+func assertSameContents(t *testing.T, cleanGot, faultyGot harness.Contents) {
 	t.Helper()
 	assertSameIDs(t, "resources", cleanGot.ResourceKeys(), faultyGot.ResourceKeys())
 	assertSameIDs(t, "entitlements", cleanGot.EntitlementIDs(), faultyGot.EntitlementIDs())

@@ -48,6 +48,8 @@ func newSyncStats() *syncStats {
 
 // page records one page of a listing and logs progress at info level, at
 // most once per interval per listing (and always for the first page).
+// done marks the end of a sync-wide listing, whose final count is logged;
+// per-workspace listings pass false, or they would log once per workspace.
 func (s *syncStats) page(l *zap.Logger, what string, items int, done bool) {
 	s.mu.Lock()
 	s.pages[what]++
@@ -60,10 +62,7 @@ func (s *syncStats) page(l *zap.Logger, what string, items int, done bool) {
 		s.lastLog[what] = now
 	}
 	s.mu.Unlock()
-	// A multi-page listing also logs its final count; per-workspace
-	// listings finish once per workspace, so they only log on the interval.
-	perWorkspace := what == "workspace grants" || what == "workspace entitlements"
-	if shouldLog || (done && pages > 1 && !perWorkspace) {
+	if shouldLog || (done && pages > 1) {
 		l.Info("baton-trayai: sync progress", zap.String("listing", what), zap.Int("pages", pages), zap.Int("items", total))
 	}
 }

@@ -80,37 +80,16 @@ func (u *userSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 // completeUsers fills in users whose list item lacks details. A user that
 // disappears between the list and the GET is dropped: it no longer exists.
 func (c *Connector) completeUsers(ctx context.Context, items []client.User) ([]client.User, error) {
-	out := make([]client.User, len(items))
-	gone := make([]bool, len(items))
-	err := forEachConcurrently(ctx, len(items), detailConcurrency, func(ctx context.Context, i int) error {
-		if items[i].HasDetails() {
-			out[i] = items[i]
-			return nil
-		}
-		full, err := c.client.GetUser(ctx, items[i].ID)
-		switch {
-		case isNotFound(err):
-			gone[i] = true
-			return nil
-		case err != nil:
-			return fmt.Errorf("baton-trayai: get user %s: %w", items[i].ID, err)
+	return fillIn(ctx, items, client.User.HasDetails, func(ctx context.Context, item client.User) (client.User, error) {
+		full, err := c.client.GetUser(ctx, item.ID)
+		if err != nil && !isNotFound(err) {
+			err = fmt.Errorf("baton-trayai: get user %s: %w", item.ID, err)
 		}
 		if full.Name == "" {
-			full.Name = items[i].Name
+			full.Name = item.Name
 		}
-		out[i] = full
-		return nil
+		return full, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	kept := out[:0]
-	for i := range out {
-		if !gone[i] {
-			kept = append(kept, out[i])
-		}
-	}
-	return kept, nil
 }
 
 // Entitlements: users have none.

@@ -129,7 +129,7 @@ func (w *workspaceSyncer) Entitlements(ctx context.Context, res *v2.Resource, op
 	for _, role := range roles.roles {
 		out = append(out, workspaceRoleEntitlement(res, role))
 	}
-	w.c.stats.page(logger(ctx), "workspace entitlements", len(out), true)
+	w.c.stats.page(logger(ctx), "workspace entitlements", len(out), false)
 	return out, nil, nil
 }
 
@@ -221,7 +221,7 @@ func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.
 		}
 	}
 	next := page.NextCursor()
-	w.c.stats.page(logger(ctx), "workspace grants", len(out), next == "")
+	w.c.stats.page(logger(ctx), "workspace grants", len(out), false)
 	if next == "" {
 		w.c.stats.workspaceDone(logger(ctx))
 	}
@@ -231,34 +231,14 @@ func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.
 // completeMembers fills in the role of members whose list item lacks it.
 // A member who left between the listing and the lookup is dropped.
 func (c *Connector) completeMembers(ctx context.Context, workspaceID string, items []client.WorkspaceUser) ([]client.WorkspaceUser, error) {
-	out := make([]client.WorkspaceUser, len(items))
-	copy(out, items)
-	gone := make([]bool, len(items))
-	err := forEachConcurrently(ctx, len(items), detailConcurrency, func(ctx context.Context, i int) error {
-		if items[i].HasRole() {
-			return nil
+	return fillIn(ctx, items, client.WorkspaceUser.HasRole, func(ctx context.Context, item client.WorkspaceUser) (client.WorkspaceUser, error) {
+		full, err := c.client.GetWorkspaceUser(ctx, workspaceID, item.ID)
+		if err != nil && !isNotFound(err) {
+			err = fmt.Errorf("baton-trayai: get workspace user %s in %s: %w", item.ID, workspaceID, err)
 		}
-		full, err := c.client.GetWorkspaceUser(ctx, workspaceID, items[i].ID)
-		switch {
-		case isNotFound(err):
-			gone[i] = true
-			return nil
-		case err != nil:
-			return fmt.Errorf("baton-trayai: get workspace user %s in %s: %w", items[i].ID, workspaceID, err)
-		}
-		out[i].Role = full.Role
-		return nil
+		item.Role = full.Role
+		return item, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	kept := out[:0]
-	for i := range out {
-		if !gone[i] {
-			kept = append(kept, out[i])
-		}
-	}
-	return kept, nil
 }
 
 func memberGrant(workspaceID string, principal *v2.ResourceId) *v2.Grant {
