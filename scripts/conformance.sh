@@ -14,8 +14,8 @@ cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 go build -o "$bin/baton-trayai" ./cmd/baton-trayai
-go build -o "$bin/traysim" ./cmd/traysim
-go build -o "$bin/baton" github.com/conductorone/baton-sdk/cmd/baton
+go build -o "$bin/traysim" ./tools/traysim
+go build -modfile=tools/baton/go.mod -o "$bin/baton" github.com/conductorone/baton-sdk/cmd/baton
 
 step() { echo "--- $*"; }
 fail() { echo "conformance FAILED: $*" >&2; exit 1; }

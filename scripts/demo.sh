@@ -11,7 +11,7 @@ bin="$out/bin"
 
 echo "==> Building baton-trayai, the simulator and the c1z reader"
 go build -o "$bin/baton-trayai" ./cmd/baton-trayai
-go build -o "$bin/traysim" ./cmd/traysim
+go build -o "$bin/traysim" ./tools/traysim
 go build -o "$bin/c1zreport" ./tools/c1zreport
 
 echo "==> Starting the simulated Tray.ai organization (shape: $shape)"
@@ -33,6 +33,7 @@ echo
 echo
 echo "Tray.ai API requests made by the sync (from the simulator):"
 sed -n '/requests served/,$p' "$out/traysim.log"
-grep -o 'baton-trayai: sync summary[^}]*}' "$out/sync.log" | head -n 1 || true
+# The connector's summary line, as the sentence it logs.
+sed -n 's/.*"msg":"\(baton-trayai: sync summary[^"]*\)".*/\1/p' "$out/sync.log" | head -n 1
 echo
-echo "Explore further with: go tool baton resources -f $out/sync.c1z   (or grants, entitlements, stats)"
+echo "Explore further with: go tool -modfile=tools/baton/go.mod baton resources -f $out/sync.c1z   (or grants, entitlements, stats)"

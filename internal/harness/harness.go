@@ -143,42 +143,46 @@ func Read(ctx context.Context, c1zPath, tmpDir string) (Contents, error) {
 	defer func() { _ = store.Close(ctx) }()
 
 	out := Contents{Resources: map[string]*v2.Resource{}, Entitlements: map[string]*v2.Entitlement{}, Grants: map[string]*v2.Grant{}}
-	token := ""
-	for {
-		resp, err := store.ListResources(ctx, v2.ResourcesServiceListResourcesRequest_builder{PageToken: token}.Build())
-		if err != nil {
-			return Contents{}, fmt.Errorf("harness: list resources: %w", err)
-		}
-		for _, r := range resp.GetList() {
-			out.Resources[r.GetId().GetResourceType()+"/"+r.GetId().GetResource()] = r
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			break
-		}
+	err = collect(func(token string) (*v2.ResourcesServiceListResourcesResponse, error) {
+		return store.ListResources(ctx, v2.ResourcesServiceListResourcesRequest_builder{PageToken: token}.Build())
+	}, func(r *v2.Resource) { out.Resources[r.GetId().GetResourceType()+"/"+r.GetId().GetResource()] = r })
+	if err != nil {
+		return Contents{}, fmt.Errorf("harness: list resources: %w", err)
 	}
-	for {
-		resp, err := store.ListEntitlements(ctx, v2.EntitlementsServiceListEntitlementsRequest_builder{PageToken: token}.Build())
-		if err != nil {
-			return Contents{}, fmt.Errorf("harness: list entitlements: %w", err)
-		}
-		for _, e := range resp.GetList() {
-			out.Entitlements[e.GetId()] = e
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			break
-		}
+	err = collect(func(token string) (*v2.EntitlementsServiceListEntitlementsResponse, error) {
+		return store.ListEntitlements(ctx, v2.EntitlementsServiceListEntitlementsRequest_builder{PageToken: token}.Build())
+	}, func(e *v2.Entitlement) { out.Entitlements[e.GetId()] = e })
+	if err != nil {
+		return Contents{}, fmt.Errorf("harness: list entitlements: %w", err)
 	}
-	for {
-		resp, err := store.ListGrants(ctx, v2.GrantsServiceListGrantsRequest_builder{PageToken: token}.Build())
-		if err != nil {
-			return Contents{}, fmt.Errorf("harness: list grants: %w", err)
-		}
-		for _, g := range resp.GetList() {
-			out.Grants[g.GetId()] = g
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			break
-		}
+	err = collect(func(token string) (*v2.GrantsServiceListGrantsResponse, error) {
+		return store.ListGrants(ctx, v2.GrantsServiceListGrantsRequest_builder{PageToken: token}.Build())
+	}, func(g *v2.Grant) { out.Grants[g.GetId()] = g })
+	if err != nil {
+		return Contents{}, fmt.Errorf("harness: list grants: %w", err)
 	}
 	return out, nil
+}
+
+// page is one page of a c1z listing.
+type page[T any] interface {
+	GetList() []T
+	GetNextPageToken() string
+}
+
+// collect pages through a listing, handing every item to keep.
+func collect[T any, P page[T]](fetch func(token string) (P, error), keep func(T)) error {
+	token := ""
+	for {
+		resp, err := fetch(token)
+		if err != nil {
+			return err
+		}
+		for _, item := range resp.GetList() {
+			keep(item)
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return nil
+		}
+	}
 }

@@ -11,8 +11,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
-	"github.com/conductorone/baton-trayai/pkg/traysim"
 )
 
 // canned answers every request with one fixed response.

@@ -1,13 +1,14 @@
 // Package client is a typed HTTP client for the Tray.ai Platform API
-// (/core/v1). It knows nothing about Baton: it returns Tray's own types, one
-// page per call, and errors that carry a gRPC status code.
+// (/core/v1): one page per call, Tray's own types, a shared request pace,
+// and retries of what is safe to retry. It sends requests through the
+// Baton SDK's uhttp transport and reports every failure as a gRPC status
+// error, because that is the code the SDK acts on; it knows nothing of
+// Baton's resources, entitlements or grants, and its messages name the
+// request that failed, not the connector.
 package client
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -18,14 +19,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/uhttp"
 	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Page-size maxima from the Tray.ai spec. The client always asks for the
@@ -38,20 +37,22 @@ const (
 	MaxPageSizeWsUsers    = 100
 )
 
-// Defaults for Options fields left at zero.
+// DefaultRequestsPerSecond is the pace of a client whose Options name none.
+const DefaultRequestsPerSecond = 25
+
+// Defaults for the other Options fields left at zero.
 const (
-	DefaultRequestsPerSecond = 25
-	DefaultBurst             = 5
-	DefaultMaxAttempts       = 6
-	DefaultBaseBackoff       = 500 * time.Millisecond
-	DefaultMaxBackoff        = 15 * time.Second
-	DefaultMaxOutage         = 5 * time.Minute
-	// DefaultMaxResponseBytes caps one response body. A page of 1000 users
+	defaultBurst       = 5
+	defaultMaxAttempts = 6
+	defaultBaseBackoff = 500 * time.Millisecond
+	defaultMaxBackoff  = 15 * time.Second
+	defaultMaxOutage   = 5 * time.Minute
+	// defaultMaxResponseBytes caps one response body. A page of 1000 users
 	// is well under 1 MiB; anything near this cap is not a Tray page.
-	DefaultMaxResponseBytes = 32 << 20
+	defaultMaxResponseBytes = 32 << 20
 )
 
-// Options configures a Client. Zero values take the defaults above.
+// Options configures a Client. Zero values take the defaults.
 type Options struct {
 	// BaseURL is the API host, e.g. https://api.tray.io.
 	BaseURL string
@@ -96,10 +97,10 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	opts = withDefaults(opts)
 	base, err := url.Parse(strings.TrimRight(opts.BaseURL, "/"))
 	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") {
-		return nil, status.Errorf(codes.InvalidArgument, "baton-trayai: base URL %q is not an http(s) URL", opts.BaseURL)
+		return nil, status.Errorf(codes.InvalidArgument, "base URL %q is not an http(s) URL", opts.BaseURL)
 	}
 	if opts.Token == "" {
-		return nil, status.Error(codes.InvalidArgument, "baton-trayai: the Tray.ai API token is empty")
+		return nil, status.Error(codes.InvalidArgument, "the Tray.ai API token is empty")
 	}
 	httpClient := opts.HTTPClient
 	if httpClient == nil {
@@ -109,7 +110,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		}
 		httpClient, err = uhttp.NewClient(ctx, uopts...)
 		if err != nil {
-			return nil, fmt.Errorf("baton-trayai: build HTTP client: %w", err)
+			return nil, fmt.Errorf("build HTTP client: %w", err)
 		}
 	}
 	limited := *httpClient
@@ -118,40 +119,33 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	limited.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	bc, err := uhttp.NewBaseHttpClientWithContext(ctx, &limited)
 	if err != nil {
-		return nil, fmt.Errorf("baton-trayai: build HTTP client: %w", err)
+		return nil, fmt.Errorf("build HTTP client: %w", err)
 	}
 	return &Client{
 		base:    base,
 		token:   opts.Token,
 		http:    bc,
-		limiter: SharedLimiter(base.Host, opts.RequestsPerSecond, opts.Burst),
+		limiter: sharedLimiter(base.Host, opts.RequestsPerSecond, opts.Burst),
 		opts:    opts,
 	}, nil
 }
 
 func withDefaults(o Options) Options {
-	if o.RequestsPerSecond <= 0 {
-		o.RequestsPerSecond = DefaultRequestsPerSecond
-	}
-	if o.Burst <= 0 {
-		o.Burst = DefaultBurst
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
-	if o.BaseBackoff <= 0 {
-		o.BaseBackoff = DefaultBaseBackoff
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = DefaultMaxBackoff
-	}
-	if o.MaxOutage <= 0 {
-		o.MaxOutage = DefaultMaxOutage
-	}
-	if o.MaxResponseBytes <= 0 {
-		o.MaxResponseBytes = DefaultMaxResponseBytes
-	}
+	orDefault(&o.RequestsPerSecond, DefaultRequestsPerSecond)
+	orDefault(&o.Burst, defaultBurst)
+	orDefault(&o.MaxAttempts, defaultMaxAttempts)
+	orDefault(&o.BaseBackoff, defaultBaseBackoff)
+	orDefault(&o.MaxBackoff, defaultMaxBackoff)
+	orDefault(&o.MaxOutage, defaultMaxOutage)
+	orDefault(&o.MaxResponseBytes, defaultMaxResponseBytes)
 	return o
+}
+
+// orDefault replaces a zero or negative option with its default.
+func orDefault[T int | int64 | float64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // RequestCount is the number of HTTP requests this client has sent,
@@ -163,10 +157,10 @@ var (
 	limiters   = map[string]*rate.Limiter{}
 )
 
-// SharedLimiter returns the process-wide limiter for a host, so that every
+// sharedLimiter returns the process-wide limiter for a host, so that every
 // client of one organization shares one request budget. A later call with a
 // different rate retunes the shared limiter.
-func SharedLimiter(host string, rps float64, burst int) *rate.Limiter {
+func sharedLimiter(host string, rps float64, burst int) *rate.Limiter {
 	limitersMu.Lock()
 	defer limitersMu.Unlock()
 	l, ok := limiters[host]
@@ -184,20 +178,13 @@ func SharedLimiter(host string, rps float64, burst int) *rate.Limiter {
 	return l
 }
 
-// trayError is Tray's documented error body.
-type trayError struct {
-	Message string  `json:"message"`
-	Code    *string `json:"code,omitempty"`
-}
-
 // request describes one API call.
 type request struct {
-	method   string
-	endpoint string // route template, for messages: GET /core/v1/workspaces/{id}/users
-	path     string
-	query    url.Values
-	body     any
-	out      any
+	route route
+	ids   []string // fill the route's placeholders, in order
+	query url.Values
+	body  any
+	out   any
 }
 
 // do sends a request, retrying what is safe to retry, and decodes the JSON
@@ -205,14 +192,18 @@ type request struct {
 // writes only on 429, which Tray answers before doing anything, because a
 // write that reached a failing server may have been applied.
 func (c *Client) do(ctx context.Context, r request) error {
+	path, err := r.route.path(r.ids...)
+	if err != nil {
+		return err
+	}
 	l := ctxzap.Extract(ctx)
-	idempotent := r.method == http.MethodGet
+	idempotent := r.route.method == http.MethodGet
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return c.contextError(r, err, lastErr)
+			return contextError(r.route, err, lastErr)
 		}
-		retryAfter, err := c.once(ctx, r)
+		retryAfter, err := c.once(ctx, r, path)
 		if err == nil {
 			c.outage.succeeded()
 			return nil
@@ -227,8 +218,8 @@ func (c *Client) do(ctx context.Context, r request) error {
 		if !rateLimited {
 			if since := c.outage.failed(time.Now()); since > c.opts.MaxOutage {
 				return status.Errorf(codes.Aborted,
-					"baton-trayai: %s: Tray.ai has been failing for %s (last error: %s); giving up, check Tray.ai's status and run again",
-					r.endpoint, since.Round(time.Second), strings.TrimPrefix(oneLine(status.Convert(err).Message()), "baton-trayai: "))
+					"%s: Tray.ai has been failing for %s (last error: %s); giving up, check Tray.ai's status and run again",
+					r.route, since.Round(time.Second), status.Convert(err).Message())
 			}
 		}
 		wait := c.backoff(attempt)
@@ -241,23 +232,16 @@ func (c *Client) do(ctx context.Context, r request) error {
 			return withResetAt(err, time.Now().Add(wait))
 		}
 		l.Debug("baton-trayai: retrying Tray.ai request",
-			zap.String("endpoint", r.endpoint), zap.Int("attempt", attempt),
+			zap.Stringer("endpoint", r.route), zap.Int("attempt", attempt),
 			zap.Duration("wait", wait), zap.String("reason", status.Convert(err).Message()))
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return c.contextError(r, ctx.Err(), lastErr)
+			return contextError(r.route, ctx.Err(), lastErr)
 		case <-timer.C:
 		}
 	}
-}
-
-func (c *Client) contextError(r request, ctxErr, lastErr error) error {
-	if lastErr != nil {
-		return fmt.Errorf("baton-trayai: %s: %w (last error: %w)", r.endpoint, ctxErr, lastErr)
-	}
-	return fmt.Errorf("baton-trayai: %s: %w", r.endpoint, ctxErr)
 }
 
 // backoff is exponential with "equal jitter": half the step is fixed so
@@ -273,8 +257,8 @@ func (c *Client) backoff(attempt int) time.Duration {
 
 // once sends one HTTP request. retryAfter is -1 unless the answer was a
 // 429, in which case it is the server's Retry-After (0 when absent).
-func (c *Client) once(ctx context.Context, r request) (time.Duration, error) {
-	u := c.base.JoinPath(r.path)
+func (c *Client) once(ctx context.Context, r request, path string) (time.Duration, error) {
+	u := c.base.JoinPath(path)
 	u.RawQuery = r.query.Encode()
 	ropts := []uhttp.RequestOption{
 		uhttp.WithAcceptJSONHeader(),
@@ -286,214 +270,47 @@ func (c *Client) once(ctx context.Context, r request) (time.Duration, error) {
 	if r.body != nil {
 		ropts = append(ropts, uhttp.WithJSONBody(r.body))
 	}
-	req, err := c.http.NewRequest(ctx, r.method, u, ropts...)
+	req, err := c.http.NewRequest(ctx, r.route.method, u, ropts...)
 	if err != nil {
-		return -1, status.Errorf(codes.Internal, "baton-trayai: %s: build request: %v", r.endpoint, err)
+		return -1, status.Errorf(codes.Internal, "%s: build request: %v", r.route, err)
 	}
 	c.requests.Add(1)
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	l := ctxzap.Extract(ctx)
-	if errors.Is(err, errBodyTooLarge) {
-		return -1, status.Errorf(codes.Internal, "baton-trayai: %s: response larger than %d bytes; this is not a Tray.ai page, check --base-url", r.endpoint, c.opts.MaxResponseBytes)
+	if isBodyTooLarge(err) {
+		return -1, c.tooLarge(r.route)
 	}
 	if resp == nil {
-		l.Debug("baton-trayai: Tray.ai request failed", zap.String("endpoint", r.endpoint), zap.Error(err))
+		l.Debug("baton-trayai: Tray.ai request failed", zap.Stringer("endpoint", r.route), zap.Error(err))
 		if err == nil {
 			err = status.Error(codes.Unavailable, "no response")
 		}
-		return -1, annotate(err, r.endpoint, "request failed")
+		return -1, annotate(err, r.route, "request failed")
 	}
 	defer resp.Body.Close()
 	body, readErr := io.ReadAll(resp.Body)
 	l.Debug("baton-trayai: Tray.ai request",
-		zap.String("endpoint", r.endpoint), zap.Int("status", resp.StatusCode),
+		zap.Stringer("endpoint", r.route), zap.Int("status", resp.StatusCode),
 		zap.Duration("duration", time.Since(start)), zap.Int("bytes", len(body)))
-	if errors.Is(readErr, errBodyTooLarge) || errors.Is(err, errBodyTooLarge) {
-		return -1, status.Errorf(codes.Internal, "baton-trayai: %s: response larger than %d bytes; this is not a Tray.ai page, check --base-url", r.endpoint, c.opts.MaxResponseBytes)
+	if isBodyTooLarge(readErr) {
+		return -1, c.tooLarge(r.route)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		retryAfter := time.Duration(-1)
 		if resp.StatusCode == http.StatusTooManyRequests {
 			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
-		return retryAfter, httpError(err, r.endpoint, resp, body)
+		return retryAfter, httpError(err, r.route, resp, body)
 	}
 	if err != nil {
-		return -1, annotate(err, r.endpoint, "read response")
+		return -1, annotate(err, r.route, "read response")
 	}
-	return -1, decodeAnswer(r.endpoint, resp.Header.Get("Content-Type"), body, r.out)
+	return -1, decodeAnswer(r.route.String(), resp.Header.Get("Content-Type"), body, r.out)
 }
 
-// decodeAnswer decodes a 2xx body into out. Writes answer {} or nothing
-// (the spec is not consistent) and a read with an empty body is an empty
-// page. Anything that is not JSON is an error naming the endpoint; these
-// are Unavailable because a proxy hiccup is the usual cause.
-func decodeAnswer(endpoint, contentType string, body []byte, out any) error {
-	if out == nil || len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	if !isJSON(contentType) {
-		return status.Errorf(codes.Unavailable,
-			"baton-trayai: %s: expected a JSON answer, got %q (%s); a proxy or the wrong --base-url may be in the way",
-			endpoint, contentType, snippet(body))
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return status.Errorf(codes.Unavailable, "baton-trayai: %s: malformed JSON from Tray.ai: %v (%s)", endpoint, oneLine(err.Error()), snippet(body))
-	}
-	return nil
-}
-
-// httpError turns a non-2xx answer into an error that keeps uhttp's gRPC
-// code and rate-limit detail and shows Tray's own message.
-func httpError(uerr error, endpoint string, resp *http.Response, body []byte) error {
-	code := uhttp.GrpcCodeFromHTTPStatus(resp.StatusCode)
-	if uerr != nil {
-		if c := status.Code(uerr); c != codes.Unknown && c != codes.OK {
-			code = c
-		}
-	}
-	msg := ""
-	var te trayError
-	if isJSON(resp.Header.Get("Content-Type")) && json.Unmarshal(body, &te) == nil && te.Message != "" {
-		msg = te.Message
-		if te.Code != nil && *te.Code != "" {
-			msg += " (code " + *te.Code + ")"
-		}
-	} else if len(bytes.TrimSpace(body)) > 0 {
-		msg = snippet(body)
-	}
-	text := fmt.Sprintf("baton-trayai: %s: Tray.ai answered %s", endpoint, resp.Status)
-	if msg != "" {
-		text += ": " + msg
-	}
-	if hint := hintFor(resp.StatusCode); hint != "" {
-		text += "; " + hint
-	}
-	st := status.New(code, text)
-	if d := rateLimitDetail(uerr); d != nil {
-		if withD, err := st.WithDetails(d); err == nil {
-			st = withD
-		}
-	}
-	return st.Err()
-}
-
-func hintFor(code int) string {
-	switch code {
-	case http.StatusUnauthorized:
-		return "the API token is invalid, expired or for another region: check --auth-token and --region"
-	case http.StatusForbidden:
-		return "the API user's role does not allow this: give it the Admin organization role"
-	default:
-		return ""
-	}
-}
-
-func rateLimitDetail(err error) *v2.RateLimitDescription {
-	st, ok := status.FromError(err)
-	if !ok {
-		return nil
-	}
-	for _, d := range st.Details() {
-		if rl, ok := d.(*v2.RateLimitDescription); ok {
-			return rl
-		}
-	}
-	return nil
-}
-
-// withResetAt replaces the rate-limit detail of err with an explicit reset
-// time, keeping its code and message.
-func withResetAt(err error, resetAt time.Time) error {
-	st := status.Convert(err)
-	plain := status.New(st.Code(), st.Message())
-	withD, derr := plain.WithDetails(v2.RateLimitDescription_builder{
-		Status:    v2.RateLimitDescription_STATUS_OVERLIMIT,
-		Remaining: 0,
-		ResetAt:   timestamppb.New(resetAt),
-	}.Build())
-	if derr != nil {
-		return err
-	}
-	return withD.Err()
-}
-
-// annotate prefixes a transport error with the endpoint while keeping its code.
-func annotate(err error, endpoint, what string) error {
-	st := status.Convert(err)
-	code := st.Code()
-	if code == codes.Unknown {
-		code = codes.Unavailable
-	}
-	return status.Errorf(code, "baton-trayai: %s: %s: %s", endpoint, what, oneLine(st.Message()))
-}
-
-// oneLine flattens joined errors and drops nested "rpc error" prefixes, so
-// every error a user sees is one readable line.
-func oneLine(s string) string {
-	parts := strings.Split(s, "\n")
-	seen := map[string]bool{}
-	out := make([]string, 0, len(parts))
-	for _, p := range parts {
-		for {
-			i := strings.Index(p, "rpc error: code = ")
-			if i < 0 {
-				break
-			}
-			j := strings.Index(p[i:], " desc = ")
-			if j < 0 {
-				break
-			}
-			p = p[:i] + p[i+j+len(" desc = "):]
-		}
-		p = strings.TrimSpace(p)
-		if p != "" && !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, ": ")
-}
-
-func isJSON(contentType string) bool {
-	ct := strings.ToLower(strings.TrimSpace(strings.Split(contentType, ";")[0]))
-	return ct == "application/json" || (strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json"))
-}
-
-// snippet is a short, single-line excerpt of a body for error messages.
-func snippet(body []byte) string {
-	s := strings.Join(strings.Fields(string(body)), " ")
-	const limit = 120
-	if len(s) > limit {
-		s = s[:limit] + "…"
-	}
-	if s == "" {
-		return "empty body"
-	}
-	return "body: " + s
-}
-
-// parseRetryAfter reads Retry-After in seconds or HTTP-date form; 0 when
-// absent or unusable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var secs int64
-	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && fmt.Sprint(secs) == v {
-		if secs < 0 {
-			return 0
-		}
-		return time.Duration(min(secs, 3600)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return min(d, time.Hour)
-		}
-	}
-	return 0
+func (c *Client) tooLarge(r route) error {
+	return status.Errorf(codes.Internal, "%s: response larger than %d bytes; this is not a Tray.ai page, check --base-url", r, c.opts.MaxResponseBytes)
 }
 
 // outageTracker remembers when the current run of consecutive failures
@@ -516,59 +333,4 @@ func (o *outageTracker) succeeded() {
 	o.mu.Lock()
 	o.since = time.Time{}
 	o.mu.Unlock()
-}
-
-var errBodyTooLarge = errors.New("response body too large")
-
-// limitedBodyTransport fails a response whose body exceeds max bytes,
-// before uhttp buffers all of it.
-type limitedBodyTransport struct {
-	next http.RoundTripper
-	max  int64
-}
-
-func (t *limitedBodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(req)
-	if err != nil || resp == nil {
-		return resp, err
-	}
-	if resp.ContentLength > t.max {
-		_ = resp.Body.Close()
-		return nil, errBodyTooLarge
-	}
-	resp.Body = &limitedBody{rc: resp.Body, left: t.max}
-	return resp, nil
-}
-
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		return 0, errBodyTooLarge
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	if b.left <= 0 && err == nil {
-		// One more byte would exceed the cap; peek to tell "exactly max" from "more".
-		var one [1]byte
-		if m, _ := b.rc.Read(one[:]); m > 0 {
-			return n, errBodyTooLarge
-		}
-	}
-	return n, err
-}
-
-func (b *limitedBody) Close() error { return b.rc.Close() }
-
-func transportOf(c *http.Client) http.RoundTripper {
-	if c.Transport != nil {
-		return c.Transport
-	}
-	return http.DefaultTransport
 }

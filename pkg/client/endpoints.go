@@ -6,72 +6,93 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// Route templates, used in error messages and request accounting.
-const (
-	EndpointListUsers           = "GET /core/v1/users"
-	EndpointGetUser             = "GET /core/v1/users/{userId}"
-	EndpointCreateUser          = "POST /core/v1/users"
-	EndpointDeleteUser          = "DELETE /core/v1/users/{userId}"
-	EndpointSetUserOrgRole      = "PUT /core/v1/users/{userId}/roles"
-	EndpointInviteUser          = "POST /core/v1/invites"
-	EndpointListOrgRoles        = "GET /core/v1/roles"
-	EndpointListWorkspaces      = "GET /core/v1/workspaces"
-	EndpointGetWorkspace        = "GET /core/v1/workspaces/{workspaceId}"
-	EndpointListWorkspaceRoles  = "GET /core/v1/workspaces/{workspaceId}/roles"
-	EndpointListWorkspaceUsers  = "GET /core/v1/workspaces/{workspaceId}/users"
-	EndpointAddWorkspaceUser    = "POST /core/v1/workspaces/{workspaceId}/users"
-	EndpointGetWorkspaceUser    = "GET /core/v1/workspaces/{workspaceId}/users/{userId}"
-	EndpointSetWorkspaceUserRol = "PUT /core/v1/workspaces/{workspaceId}/users/{userId}"
-	EndpointRemoveWorkspaceUser = "DELETE /core/v1/workspaces/{workspaceId}/users/{userId}"
+// route is one Tray.ai endpoint: a method, a path template whose
+// {placeholders} are filled in order with validated ids, and, for lists,
+// the page-size maximum the spec allows.
+type route struct {
+	method   string
+	template string
+	pageSize int
+}
+
+// String names the route in messages, e.g. "GET /core/v1/users/{userId}";
+// the simulator counts requests under the same names.
+func (r route) String() string { return r.method + " " + r.template }
+
+var (
+	routeListUsers           = route{http.MethodGet, "/core/v1/users", MaxPageSizeUsers}
+	routeGetUser             = route{http.MethodGet, "/core/v1/users/{userId}", 0}
+	routeCreateUser          = route{http.MethodPost, "/core/v1/users", 0}
+	routeDeleteUser          = route{http.MethodDelete, "/core/v1/users/{userId}", 0}
+	routeSetUserOrgRole      = route{http.MethodPut, "/core/v1/users/{userId}/roles", 0}
+	routeInviteUser          = route{http.MethodPost, "/core/v1/invites", 0}
+	routeListOrgRoles        = route{http.MethodGet, "/core/v1/roles", MaxPageSizeOrgRoles}
+	routeListWorkspaces      = route{http.MethodGet, "/core/v1/workspaces", MaxPageSizeWorkspaces}
+	routeGetWorkspace        = route{http.MethodGet, "/core/v1/workspaces/{workspaceId}", 0}
+	routeListWorkspaceRoles  = route{http.MethodGet, "/core/v1/workspaces/{workspaceId}/roles", MaxPageSizeWsRoles}
+	routeListWorkspaceUsers  = route{http.MethodGet, "/core/v1/workspaces/{workspaceId}/users", MaxPageSizeWsUsers}
+	routeAddWorkspaceUser    = route{http.MethodPost, "/core/v1/workspaces/{workspaceId}/users", 0}
+	routeGetWorkspaceUser    = route{http.MethodGet, "/core/v1/workspaces/{workspaceId}/users/{userId}", 0}
+	routeSetWorkspaceRole    = route{http.MethodPut, "/core/v1/workspaces/{workspaceId}/users/{userId}", 0}
+	routeRemoveWorkspaceUser = route{http.MethodDelete, "/core/v1/workspaces/{workspaceId}/users/{userId}", 0}
 )
 
 // pathID is the spec's pattern for user and workspace ids. Checking it
-// before a request keeps a malformed id from turning into another path.
+// keeps a malformed id from turning into another path.
 var pathID = regexp.MustCompile(`^[a-zA-Z0-9-]+$`)
 
-func checkID(endpoint, what, id string) error {
-	if !pathID.MatchString(id) {
-		return status.Errorf(codes.InvalidArgument, "baton-trayai: %s: %s %q is not a Tray.ai id", endpoint, what, id)
+// path fills the template's placeholders with ids, in order.
+func (r route) path(ids ...string) (string, error) {
+	var b strings.Builder
+	rest := r.template
+	for _, id := range ids {
+		open, end := strings.IndexByte(rest, '{'), strings.IndexByte(rest, '}')
+		if open < 0 || end < open {
+			return "", status.Errorf(codes.Internal, "%s: more ids than placeholders", r)
+		}
+		if name := rest[open+1 : end]; !pathID.MatchString(id) {
+			return "", status.Errorf(codes.InvalidArgument, "%s: %s %q is not a Tray.ai id", r, name, id)
+		}
+		b.WriteString(rest[:open])
+		b.WriteString(id)
+		rest = rest[end+1:]
 	}
-	return nil
-}
-
-func pageQuery(cursor string, size int) url.Values {
-	q := url.Values{}
-	q.Set("first", strconv.Itoa(size))
-	if cursor != "" {
-		q.Set("cursor", cursor)
+	if strings.IndexByte(rest, '{') >= 0 {
+		return "", status.Errorf(codes.Internal, "%s: an id is missing", r)
 	}
-	return q
+	b.WriteString(rest)
+	return b.String(), nil
 }
 
 // identified is a list element; every element must carry an id.
 type identified interface{ identity() string }
 
-func (u User) identity() string          { return u.ID }
-func (r Role) identity() string          { return r.ID }
-func (w Workspace) identity() string     { return w.ID }
-func (m WorkspaceUser) identity() string { return m.ID }
+func (u User) identity() string      { return u.ID }
+func (r Role) identity() string      { return r.ID }
+func (w Workspace) identity() string { return w.ID }
 
-// list fetches one page and refuses a page that points back at itself,
-// which would otherwise loop a sync forever.
-func list[T identified](ctx context.Context, c *Client, endpoint, path, cursor string, size int, extra url.Values) (Page[T], error) {
-	q := pageQuery(cursor, size)
-	for k, vs := range extra {
-		for _, v := range vs {
-			q.Add(k, v)
-		}
+// list fetches one page at the route's maximum page size and refuses a
+// page that points back at itself, which would otherwise loop a sync
+// forever.
+func list[T identified](ctx context.Context, c *Client, r route, ids []string, cursor string, filter url.Values) (Page[T], error) {
+	q := url.Values{"first": {strconv.Itoa(r.pageSize)}}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	for k, vs := range filter {
+		q[k] = append(q[k], vs...)
 	}
 	var page Page[T]
-	if err := c.do(ctx, request{method: http.MethodGet, endpoint: endpoint, path: path, query: q, out: &page}); err != nil {
+	if err := c.do(ctx, request{route: r, ids: ids, query: q, out: &page}); err != nil {
 		return Page[T]{}, err
 	}
-	return checkPage(endpoint, cursor, page)
+	return checkPage(r.String(), cursor, page)
 }
 
 // checkPage refuses pages a sync cannot use: elements without ids, and a
@@ -79,15 +100,15 @@ func list[T identified](ctx context.Context, c *Client, endpoint, path, cursor s
 func checkPage[T identified](endpoint, cursor string, page Page[T]) (Page[T], error) {
 	for i, e := range page.Elements {
 		if e.identity() == "" {
-			return Page[T]{}, status.Errorf(codes.Internal, "baton-trayai: %s: element %d of the page has no id; Tray.ai sent an unusable answer", endpoint, i)
+			return Page[T]{}, status.Errorf(codes.Internal, "%s: element %d of the page has no id; Tray.ai sent an unusable answer", endpoint, i)
 		}
 	}
 	if page.PageInfo.HasNextPage {
 		if page.PageInfo.EndCursor == "" {
-			return Page[T]{}, status.Errorf(codes.Internal, "baton-trayai: %s: Tray.ai said there is a next page but sent no cursor", endpoint)
+			return Page[T]{}, status.Errorf(codes.Internal, "%s: Tray.ai said there is a next page but sent no cursor", endpoint)
 		}
 		if page.PageInfo.EndCursor == cursor {
-			return Page[T]{}, status.Errorf(codes.Internal, "baton-trayai: %s: Tray.ai returned the same cursor again; stopping instead of looping", endpoint)
+			return Page[T]{}, status.Errorf(codes.Internal, "%s: Tray.ai returned the same cursor again; stopping instead of looping", endpoint)
 		}
 	}
 	return page, nil
@@ -95,22 +116,25 @@ func checkPage[T identified](endpoint, cursor string, page Page[T]) (Page[T], er
 
 // ListUsers returns one page of organization users.
 func (c *Client) ListUsers(ctx context.Context, cursor string) (Page[User], error) {
-	return list[User](ctx, c, EndpointListUsers, "/core/v1/users", cursor, MaxPageSizeUsers, nil)
+	return list[User](ctx, c, routeListUsers, nil, cursor, nil)
 }
 
-// FindUsersByEmail returns the first page of users matching an email. How
-// Tray matches (exact, case, partial) is undocumented, so callers compare.
+// FindUsersByEmail returns a page of users matching an email. How Tray
+// matches (exact, case, partial) is undocumented, so callers compare.
 func (c *Client) FindUsersByEmail(ctx context.Context, email, cursor string) (Page[User], error) {
-	return list[User](ctx, c, EndpointListUsers, "/core/v1/users", cursor, MaxPageSizeUsers, url.Values{"email": {email}})
+	return list[User](ctx, c, routeListUsers, nil, cursor, url.Values{"email": {email}})
+}
+
+// ProbeUsers asks for a single user: it needs the org-admin rights a sync
+// needs, so it tells a bad token from one without enough rights.
+func (c *Client) ProbeUsers(ctx context.Context) error {
+	return c.do(ctx, request{route: routeListUsers, query: url.Values{"first": {"1"}}, out: &Page[User]{}})
 }
 
 // GetUser returns one organization user with email, account type and org role.
 func (c *Client) GetUser(ctx context.Context, userID string) (User, error) {
-	if err := checkID(EndpointGetUser, "user id", userID); err != nil {
-		return User{}, err
-	}
 	var u User
-	err := c.do(ctx, request{method: http.MethodGet, endpoint: EndpointGetUser, path: "/core/v1/users/" + userID, out: &u})
+	err := c.do(ctx, request{route: routeGetUser, ids: []string{userID}, out: &u})
 	return u, err
 }
 
@@ -118,7 +142,7 @@ func (c *Client) GetUser(ctx context.Context, userID string) (User, error) {
 func (c *Client) CreateUser(ctx context.Context, name, email, orgRoleID string) (User, error) {
 	var u User
 	body := map[string]string{"name": name, "email": email, "organizationRoleId": orgRoleID}
-	err := c.do(ctx, request{method: http.MethodPost, endpoint: EndpointCreateUser, path: "/core/v1/users", body: body, out: &u})
+	err := c.do(ctx, request{route: routeCreateUser, body: body, out: &u})
 	return u, err
 }
 
@@ -126,121 +150,69 @@ func (c *Client) CreateUser(ctx context.Context, name, email, orgRoleID string) 
 func (c *Client) InviteUser(ctx context.Context, email, orgRoleID string) (Invite, error) {
 	var inv Invite
 	body := map[string]string{"email": email, "organizationRoleId": orgRoleID}
-	err := c.do(ctx, request{method: http.MethodPost, endpoint: EndpointInviteUser, path: "/core/v1/invites", body: body, out: &inv})
+	err := c.do(ctx, request{route: routeInviteUser, body: body, out: &inv})
 	return inv, err
 }
 
 // DeleteUser removes a user from the organization.
 func (c *Client) DeleteUser(ctx context.Context, userID string) error {
-	if err := checkID(EndpointDeleteUser, "user id", userID); err != nil {
-		return err
-	}
-	return c.do(ctx, request{method: http.MethodDelete, endpoint: EndpointDeleteUser, path: "/core/v1/users/" + userID})
+	return c.do(ctx, request{route: routeDeleteUser, ids: []string{userID}})
 }
 
 // SetUserOrgRole replaces a user's organization role.
 func (c *Client) SetUserOrgRole(ctx context.Context, userID, roleID string) error {
-	if err := checkID(EndpointSetUserOrgRole, "user id", userID); err != nil {
-		return err
-	}
-	return c.do(ctx, request{method: http.MethodPut, endpoint: EndpointSetUserOrgRole,
-		path: "/core/v1/users/" + userID + "/roles", body: map[string]string{"roleId": roleID}})
+	return c.do(ctx, request{route: routeSetUserOrgRole, ids: []string{userID}, body: map[string]string{"roleId": roleID}})
 }
 
 // ListOrgRoles returns one page of organization roles.
 func (c *Client) ListOrgRoles(ctx context.Context, cursor string) (Page[Role], error) {
-	return list[Role](ctx, c, EndpointListOrgRoles, "/core/v1/roles", cursor, MaxPageSizeOrgRoles, nil)
+	return list[Role](ctx, c, routeListOrgRoles, nil, cursor, nil)
 }
 
 // ListWorkspaces returns one page of the workspaces the token can see. The
 // type filter is applied by the caller: how Tray serializes it is undocumented.
 func (c *Client) ListWorkspaces(ctx context.Context, cursor string) (Page[Workspace], error) {
-	return list[Workspace](ctx, c, EndpointListWorkspaces, "/core/v1/workspaces", cursor, MaxPageSizeWorkspaces, nil)
-}
-
-// ProbeWorkspaces asks for a single workspace: the cheapest call any valid
-// token may make.
-func (c *Client) ProbeWorkspaces(ctx context.Context) error {
-	return c.do(ctx, request{method: http.MethodGet, endpoint: EndpointListWorkspaces, path: "/core/v1/workspaces",
-		query: pageQuery("", 1), out: &Page[Workspace]{}})
-}
-
-// ProbeUsers asks for a single user: it needs the org-admin rights a sync needs.
-func (c *Client) ProbeUsers(ctx context.Context) error {
-	return c.do(ctx, request{method: http.MethodGet, endpoint: EndpointListUsers, path: "/core/v1/users",
-		query: pageQuery("", 1), out: &Page[User]{}})
+	return list[Workspace](ctx, c, routeListWorkspaces, nil, cursor, nil)
 }
 
 // GetWorkspace returns one workspace.
 func (c *Client) GetWorkspace(ctx context.Context, workspaceID string) (Workspace, error) {
-	if err := checkID(EndpointGetWorkspace, "workspace id", workspaceID); err != nil {
-		return Workspace{}, err
-	}
 	var w Workspace
-	err := c.do(ctx, request{method: http.MethodGet, endpoint: EndpointGetWorkspace, path: "/core/v1/workspaces/" + workspaceID, out: &w})
+	err := c.do(ctx, request{route: routeGetWorkspace, ids: []string{workspaceID}, out: &w})
 	return w, err
 }
 
 // ListWorkspaceRoles returns one page of a workspace's roles.
 func (c *Client) ListWorkspaceRoles(ctx context.Context, workspaceID, cursor string) (Page[Role], error) {
-	if err := checkID(EndpointListWorkspaceRoles, "workspace id", workspaceID); err != nil {
-		return Page[Role]{}, err
-	}
-	return list[Role](ctx, c, EndpointListWorkspaceRoles, "/core/v1/workspaces/"+workspaceID+"/roles", cursor, MaxPageSizeWsRoles, nil)
+	return list[Role](ctx, c, routeListWorkspaceRoles, []string{workspaceID}, cursor, nil)
 }
 
 // ListWorkspaceUsers returns one page of a workspace's members.
 func (c *Client) ListWorkspaceUsers(ctx context.Context, workspaceID, cursor string) (Page[WorkspaceUser], error) {
-	if err := checkID(EndpointListWorkspaceUsers, "workspace id", workspaceID); err != nil {
-		return Page[WorkspaceUser]{}, err
-	}
-	return list[WorkspaceUser](ctx, c, EndpointListWorkspaceUsers, "/core/v1/workspaces/"+workspaceID+"/users", cursor, MaxPageSizeWsUsers, nil)
+	return list[WorkspaceUser](ctx, c, routeListWorkspaceUsers, []string{workspaceID}, cursor, nil)
 }
 
 // GetWorkspaceUser returns a member and their role in the workspace; a
 // user who is not a member is a NotFound error.
 func (c *Client) GetWorkspaceUser(ctx context.Context, workspaceID, userID string) (WorkspaceUser, error) {
-	if err := checkID(EndpointGetWorkspaceUser, "workspace id", workspaceID); err != nil {
-		return WorkspaceUser{}, err
-	}
-	if err := checkID(EndpointGetWorkspaceUser, "user id", userID); err != nil {
-		return WorkspaceUser{}, err
-	}
 	var m WorkspaceUser
-	err := c.do(ctx, request{method: http.MethodGet, endpoint: EndpointGetWorkspaceUser,
-		path: "/core/v1/workspaces/" + workspaceID + "/users/" + userID, out: &m})
+	err := c.do(ctx, request{route: routeGetWorkspaceUser, ids: []string{workspaceID, userID}, out: &m})
 	return m, err
 }
 
 // AddWorkspaceUser adds an organization user to a workspace with a role.
 func (c *Client) AddWorkspaceUser(ctx context.Context, workspaceID, userID, roleID string) error {
-	if err := checkID(EndpointAddWorkspaceUser, "workspace id", workspaceID); err != nil {
-		return err
-	}
-	return c.do(ctx, request{method: http.MethodPost, endpoint: EndpointAddWorkspaceUser,
-		path: "/core/v1/workspaces/" + workspaceID + "/users", body: map[string]string{"userId": userID, "roleId": roleID}})
+	return c.do(ctx, request{route: routeAddWorkspaceUser, ids: []string{workspaceID},
+		body: map[string]string{"userId": userID, "roleId": roleID}})
 }
 
 // SetWorkspaceUserRole changes a member's role in a workspace.
 func (c *Client) SetWorkspaceUserRole(ctx context.Context, workspaceID, userID, roleID string) error {
-	if err := checkID(EndpointSetWorkspaceUserRol, "workspace id", workspaceID); err != nil {
-		return err
-	}
-	if err := checkID(EndpointSetWorkspaceUserRol, "user id", userID); err != nil {
-		return err
-	}
-	return c.do(ctx, request{method: http.MethodPut, endpoint: EndpointSetWorkspaceUserRol,
-		path: "/core/v1/workspaces/" + workspaceID + "/users/" + userID, body: map[string]string{"roleId": roleID}})
+	return c.do(ctx, request{route: routeSetWorkspaceRole, ids: []string{workspaceID, userID},
+		body: map[string]string{"roleId": roleID}})
 }
 
 // RemoveWorkspaceUser removes a member from a workspace.
 func (c *Client) RemoveWorkspaceUser(ctx context.Context, workspaceID, userID string) error {
-	if err := checkID(EndpointRemoveWorkspaceUser, "workspace id", workspaceID); err != nil {
-		return err
-	}
-	if err := checkID(EndpointRemoveWorkspaceUser, "user id", userID); err != nil {
-		return err
-	}
-	return c.do(ctx, request{method: http.MethodDelete, endpoint: EndpointRemoveWorkspaceUser,
-		path: "/core/v1/workspaces/" + workspaceID + "/users/" + userID})
+	return c.do(ctx, request{route: routeRemoveWorkspaceUser, ids: []string{workspaceID, userID}})
 }

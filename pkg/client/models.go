@@ -64,11 +64,14 @@ func (r *Role) UnmarshalJSON(b []byte) error {
 // real list shape is undocumented), so callers use HasDetails before relying
 // on Email, AccountType or Role.
 type User struct {
+	// Fields in the order of the spec's UserExternalApiModel.
 	ID          string      `json:"id"`
-	Name        string      `json:"name"`
 	Email       string      `json:"email,omitempty"`
+	Name        string      `json:"name"`
 	AccountType AccountType `json:"accountType,omitempty"`
-	Role        *Role       `json:"role,omitempty"`
+	// Role is the user's organization role (a member's workspace role in
+	// a WorkspaceUser).
+	Role *Role `json:"role,omitempty"`
 }
 
 // HasDetails reports whether the user carries everything a full sync needs,
@@ -86,14 +89,13 @@ type Workspace struct {
 	MonthlyTaskLimit *int64        `json:"monthlyTaskLimit,omitempty"`
 }
 
-// WorkspaceUser is a member of a workspace with the role they hold there.
+// WorkspaceUser is a user seen in a workspace (the spec's
+// WorkspaceUserExternalApiModel): its Role is the role the member holds in
+// that workspace, not their organization role, and Tray sends no Name.
 // List items may lack Role and Email.
 type WorkspaceUser struct {
-	WorkspaceID string      `json:"workspaceId,omitempty"`
-	ID          string      `json:"id"`
-	Email       string      `json:"email,omitempty"`
-	AccountType AccountType `json:"accountType,omitempty"`
-	Role        *Role       `json:"role,omitempty"`
+	WorkspaceID string `json:"workspaceId,omitempty"`
+	User
 }
 
 // HasRole reports whether the member's workspace role is present.
@@ -149,25 +151,38 @@ const (
 	WorkspaceTypeShared           WorkspaceType = "Shared"
 )
 
-// KnownWorkspaceTypes lists the workspace types in the spec, in a stable order.
-var KnownWorkspaceTypes = []WorkspaceType{
+// knownWorkspaceTypes lists the workspace types in the spec, in a stable order.
+var knownWorkspaceTypes = []WorkspaceType{
 	WorkspaceTypeOrganization, WorkspaceTypeShared, WorkspaceTypeEmbedded,
 	WorkspaceTypePersonal, WorkspaceTypePersonalExternal,
 }
 
 // UnmarshalJSON accepts any casing and never fails on unknown values.
 func (w *WorkspaceType) UnmarshalJSON(b []byte) error {
-	*w = WorkspaceType(canonical(decodeEnum(b), KnownWorkspaceTypes))
+	*w = WorkspaceType(canonical(decodeEnum(b), knownWorkspaceTypes))
 	return nil
 }
 
 // Known reports whether the value is one the spec names.
-func (w WorkspaceType) Known() bool { return isKnown(w, KnownWorkspaceTypes) }
+func (w WorkspaceType) Known() bool { return isKnown(w, knownWorkspaceTypes) }
 
 // ParseWorkspaceType maps a user-supplied name (any case) to a known type.
 func ParseWorkspaceType(s string) (WorkspaceType, bool) {
-	t := WorkspaceType(canonical(strings.TrimSpace(s), KnownWorkspaceTypes))
+	t := WorkspaceType(canonical(strings.TrimSpace(s), knownWorkspaceTypes))
 	return t, t.Known()
+}
+
+// WorkspaceTypeNames lists the known workspace types' names, in the spec's
+// order, for messages and defaults.
+func WorkspaceTypeNames(types ...WorkspaceType) []string {
+	if len(types) == 0 {
+		types = knownWorkspaceTypes
+	}
+	out := make([]string, 0, len(types))
+	for _, t := range types {
+		out = append(out, string(t))
+	}
+	return out
 }
 
 // decodeEnum reads a JSON string; objects, numbers and null (the spec models

@@ -1,16 +1,50 @@
-// Package config declares baton-trayai's configuration fields. The typed
-// struct in conf.gen.go is generated from them: run `go generate ./pkg/config`.
+// Package config declares baton-trayai's configuration fields and their
+// defaults. The typed struct in conf.gen.go is generated from them: run
+// `go generate ./pkg/config`.
 package config
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/conductorone/baton-sdk/pkg/field"
+
+	"github.com/conductorone/baton-trayai/pkg/client"
 )
 
-// RegionHosts maps --region values to Tray.ai Platform API hosts.
-var RegionHosts = map[string]string{
-	"us":   "https://api.tray.io",
-	"eu":   "https://api.eu1.tray.io",
-	"apac": "https://api.ap1.tray.io",
+// Region is a --region value and the Tray.ai Platform API host it selects.
+type Region struct {
+	Name string
+	Host string
+}
+
+// Regions are Tray.ai's regions, in the order --help lists them.
+var Regions = []Region{
+	{Name: "us", Host: "https://api.tray.io"},
+	{Name: "eu", Host: "https://api.eu1.tray.io"},
+	{Name: "apac", Host: "https://api.ap1.tray.io"},
+}
+
+// DefaultRegion is the region of an organization that names none.
+const DefaultRegion = "us"
+
+// RegionHost returns the API host of a region name (lower case).
+func RegionHost(name string) (string, bool) {
+	for _, r := range Regions {
+		if r.Name == name {
+			return r.Host, true
+		}
+	}
+	return "", false
+}
+
+// RegionNames lists the region names, for messages.
+func RegionNames() []string {
+	out := make([]string, 0, len(Regions))
+	for _, r := range Regions {
+		out = append(out, r.Name)
+	}
+	return out
 }
 
 // Account-creation modes.
@@ -19,9 +53,18 @@ const (
 	AccountCreationCreate = "create"
 )
 
+// DefaultRoleName is the role given where the operator or the request
+// names none: the default workspace role, the fallback organization role
+// and a new account's organization role. It is the least privileged.
+const DefaultRoleName = "Viewer"
+
+// DefaultRequestsPerSecond is --rate-limit's default.
+const DefaultRequestsPerSecond = client.DefaultRequestsPerSecond
+
 // DefaultWorkspaceTypes are synced unless --workspace-types says otherwise.
 // Personal workspaces (one per user, only their owner in them) are left out.
-var DefaultWorkspaceTypes = []string{"Organization", "Shared", "Embedded"}
+var DefaultWorkspaceTypes = client.WorkspaceTypeNames(
+	client.WorkspaceTypeOrganization, client.WorkspaceTypeShared, client.WorkspaceTypeEmbedded)
 
 // Field definitions; their order is the order of --help.
 var (
@@ -33,10 +76,10 @@ var (
 		field.WithIsSecret(true),
 	)
 	// RegionField selects the regional API host.
-	RegionField = field.SelectField("region", []string{"us", "eu", "apac"},
+	RegionField = field.SelectField("region", RegionNames(),
 		field.WithDisplayName("Region"),
-		field.WithDescription("Tray.ai region of the organization: us (api.tray.io), eu (api.eu1.tray.io) or apac (api.ap1.tray.io)"),
-		field.WithDefaultValue("us"),
+		field.WithDescription("Tray.ai region of the organization: "+regionList()),
+		field.WithDefaultValue(DefaultRegion),
 	)
 	// BaseURLField overrides the host (tests, proxies); CLI only.
 	BaseURLField = field.StringField("base-url",
@@ -48,14 +91,14 @@ var (
 	// WorkspaceTypesField selects the workspace types to sync.
 	WorkspaceTypesField = field.StringSliceField("workspace-types",
 		field.WithDisplayName("Workspace types"),
-		field.WithDescription("Workspace types to sync: Organization, Shared, Embedded, Personal, PersonalExternal"),
+		field.WithDescription("Workspace types to sync: "+strings.Join(client.WorkspaceTypeNames(), ", ")),
 		field.WithDefaultValue(DefaultWorkspaceTypes),
 	)
 	// RateLimitField is the client-side request rate.
 	RateLimitField = field.IntField("rate-limit",
 		field.WithDisplayName("Requests per second"),
 		field.WithDescription("Client-side limit on Tray.ai API requests per second (Tray.ai allows 30 per organization)"),
-		field.WithDefaultValue(25),
+		field.WithDefaultValue(DefaultRequestsPerSecond),
 	)
 	// AccountCreationModeField chooses between invitation and direct creation.
 	AccountCreationModeField = field.SelectField("account-creation-mode", []string{AccountCreationInvite, AccountCreationCreate},
@@ -67,13 +110,13 @@ var (
 	DefaultWorkspaceRoleField = field.StringField("default-workspace-role",
 		field.WithDisplayName("Default workspace role"),
 		field.WithDescription("Workspace role (name) given when the member entitlement of a workspace is granted"),
-		field.WithDefaultValue("Viewer"),
+		field.WithDefaultValue(DefaultRoleName),
 	)
 	// FallbackOrgRoleField is the org role a revoke moves a user to.
 	FallbackOrgRoleField = field.StringField("fallback-org-role",
 		field.WithDisplayName("Fallback organization role"),
 		field.WithDescription("Organization role (name) a user is moved to when their organization role is revoked"),
-		field.WithDefaultValue("Viewer"),
+		field.WithDefaultValue(DefaultRoleName),
 	)
 
 	// ConfigurationFields is the connector's schema, in --help order.
@@ -84,6 +127,15 @@ var (
 	// FieldRelationships constrains fields; none are needed.
 	FieldRelationships = []field.SchemaFieldRelationship{}
 )
+
+// regionList reads "us (api.tray.io), eu (api.eu1.tray.io) or apac (api.ap1.tray.io)".
+func regionList() string {
+	parts := make([]string, 0, len(Regions))
+	for _, r := range Regions {
+		parts = append(parts, fmt.Sprintf("%s (%s)", r.Name, strings.TrimPrefix(r.Host, "https://")))
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
+}
 
 //go:generate go run ./gen
 

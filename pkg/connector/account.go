@@ -76,12 +76,12 @@ func (u *userSyncer) CreateAccount(
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	role, err := findRole(roles, req.role)
-	if err != nil {
-		return nil, nil, nil, status.Errorf(codes.InvalidArgument, "baton-trayai: account profile role %q is not an organization role: use one of %s", req.role, roleNames(roles))
+	role, ok := findRole(roles, req.role)
+	if !ok {
+		return nil, nil, nil, errorf(codes.InvalidArgument, "account profile role %q is not an organization role: use one of %s", req.role, roleNames(roles))
 	}
-	if strings.EqualFold(role.Name, "Owner") {
-		return nil, nil, nil, status.Error(codes.InvalidArgument, "baton-trayai: a new account cannot be the Owner: use Admin, Contributor or Viewer")
+	if isOwnerName(role.Name) {
+		return nil, nil, nil, errorf(codes.InvalidArgument, "a new account cannot be the Owner: use Admin, Contributor or Viewer")
 	}
 
 	if existing, found, err := u.c.findUserByEmail(ctx, req.email); err != nil {
@@ -93,7 +93,7 @@ func (u *userSyncer) CreateAccount(
 	if u.c.settings.AccountCreationMode == config.AccountCreationInvite {
 		inv, err := u.c.client.InviteUser(ctx, req.email, role.ID)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("baton-trayai: invite %s: %w", req.email, err)
+			return nil, nil, nil, wrapf(err, "invite %s", req.email)
 		}
 		expires := "unknown"
 		if !inv.Expires.IsZero() {
@@ -114,7 +114,7 @@ func (u *userSyncer) CreateAccount(
 				return u.alreadyExists(existing)
 			}
 		}
-		return nil, nil, nil, fmt.Errorf("baton-trayai: create user %s: %w", req.email, err)
+		return nil, nil, nil, wrapf(err, "create user %s", req.email)
 	}
 	if !created.HasDetails() {
 		if full, gerr := u.c.client.GetUser(ctx, created.ID); gerr == nil {
@@ -162,16 +162,16 @@ func parseAccountRequest(info *v2.AccountInfo) (accountRequest, error) {
 		req.email = strings.TrimSpace(info.GetLogin())
 	}
 	if req.email == "" {
-		return accountRequest{}, status.Error(codes.InvalidArgument, "baton-trayai: the account profile needs an email")
+		return accountRequest{}, errorf(codes.InvalidArgument, "the account profile needs an email")
 	}
 	if addr, err := mail.ParseAddress(req.email); err != nil || addr.Address != req.email || strings.ContainsAny(req.email, " \t\r\n") {
-		return accountRequest{}, status.Errorf(codes.InvalidArgument, "baton-trayai: account email %q is not a plain email address", req.email)
+		return accountRequest{}, errorf(codes.InvalidArgument, "account email %q is not a plain email address", req.email)
 	}
 	if req.name == "" {
 		req.name, _, _ = strings.Cut(req.email, "@")
 	}
 	if req.role == "" {
-		req.role = "Viewer"
+		req.role = config.DefaultRoleName
 	}
 	return req, nil
 }
@@ -183,7 +183,7 @@ func (c *Connector) findUserByEmail(ctx context.Context, email string) (client.U
 	for {
 		page, err := c.client.FindUsersByEmail(ctx, email, cursor)
 		if err != nil {
-			return client.User{}, false, fmt.Errorf("baton-trayai: look up %s: %w", email, err)
+			return client.User{}, false, wrapf(err, "look up %s", email)
 		}
 		users, err := c.completeUsers(ctx, page.Elements)
 		if err != nil {
@@ -208,22 +208,16 @@ func (u *userSyncer) Delete(ctx context.Context, id *v2.ResourceId, _ *v2.Resour
 		return nil, err
 	}
 	user, err := u.c.client.GetUser(ctx, userID)
-	switch {
-	case isNotFound(err):
-		return annotations.New(&v2.ResourceDoesNotExist{}), nil
-	case err != nil:
-		return nil, fmt.Errorf("baton-trayai: get user %s: %w", userID, err)
+	if gone, err := absent(err, "get user %s", userID); gone || err != nil {
+		return deletedIf(gone), err
 	}
 	if isOwner(user.Role) {
-		return nil, status.Errorf(codes.FailedPrecondition,
-			"baton-trayai: %s is the organization Owner and cannot be deleted: transfer ownership in Tray.ai first", displayUser(user))
+		return nil, errorf(codes.FailedPrecondition,
+			"%s is the organization Owner and cannot be deleted: transfer ownership in Tray.ai first", displayUser(user))
 	}
 	err = u.c.client.DeleteUser(ctx, userID)
-	switch {
-	case isNotFound(err):
-		return annotations.New(&v2.ResourceDoesNotExist{}), nil
-	case err != nil:
-		return nil, fmt.Errorf("baton-trayai: delete user %s: %w", userID, err)
+	if gone, err := absent(err, "delete user %s", userID); gone || err != nil {
+		return deletedIf(gone), err
 	}
 	logger(ctx).Info("baton-trayai: deleted Tray.ai user; Tray.ai keeps their personal assets in a new shared workspace named after them",
 		zap.String("user_id", userID))

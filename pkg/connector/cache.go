@@ -48,34 +48,31 @@ type orgWorkspace struct {
 
 func newSyncCache() *syncCache { return &syncCache{roles: map[string]workspaceRoles{}} }
 
-// switchTo starts using syncID and reports whether that is a change.
-func (c *syncCache) switchTo(syncID string) bool {
+// lock locks the cache for syncID, first dropping another sync's entries,
+// and reports whether it did. The caller unlocks c.mu. The SDK always sends
+// a sync id; an empty one is treated as one more id.
+func (c *syncCache) lock(syncID string) bool {
 	c.mu.Lock()
-	changed := c.syncID != syncID
-	c.mu.Unlock()
-	c.use(syncID)
-	return changed
+	if c.syncID == syncID {
+		return false
+	}
+	c.syncID = syncID
+	c.roles = map[string]workspaceRoles{}
+	c.orgWS = nil
+	c.roster = roster{}
+	return true
 }
 
-// use switches the cache to syncID, dropping entries of another sync. The
-// SDK always sends a sync id; an empty one is treated as one more id, so a
-// caller without ids still gets one lookup per workspace, not one per user.
-func (c *syncCache) use(syncID string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.syncID != syncID {
-		c.syncID = syncID
-		c.roles = map[string]workspaceRoles{}
-		c.orgWS = nil
-		c.roster = roster{}
-	}
-	return true
+// switchTo starts using syncID and reports whether that is a change.
+func (c *syncCache) switchTo(syncID string) bool {
+	changed := c.lock(syncID)
+	c.mu.Unlock()
+	return changed
 }
 
 // addToRoster records one page of the user listing.
 func (c *syncCache) addToRoster(syncID string, first, last bool, entries []rosterEntry) {
-	c.use(syncID)
-	c.mu.Lock()
+	c.lock(syncID)
 	defer c.mu.Unlock()
 	r := &c.roster
 	switch {
@@ -93,8 +90,7 @@ func (c *syncCache) addToRoster(syncID string, first, last bool, entries []roste
 
 // rosterPage returns entries [offset, offset+n) of a complete roster.
 func (c *syncCache) rosterPage(syncID string, offset, n int) ([]rosterEntry, bool, bool) {
-	c.use(syncID)
-	c.mu.Lock()
+	c.lock(syncID)
 	defer c.mu.Unlock()
 	if !c.roster.complete || offset > len(c.roster.entries) {
 		return nil, false, false
@@ -104,29 +100,20 @@ func (c *syncCache) rosterPage(syncID string, offset, n int) ([]rosterEntry, boo
 }
 
 func (c *syncCache) getRoles(syncID, workspaceID string) (workspaceRoles, bool) {
-	if !c.use(syncID) {
-		return workspaceRoles{}, false
-	}
-	c.mu.Lock()
+	c.lock(syncID)
 	defer c.mu.Unlock()
 	r, ok := c.roles[workspaceID]
 	return r, ok
 }
 
 func (c *syncCache) putRoles(syncID, workspaceID string, r workspaceRoles) {
-	if !c.use(syncID) {
-		return
-	}
-	c.mu.Lock()
+	c.lock(syncID)
 	defer c.mu.Unlock()
 	c.roles[workspaceID] = r
 }
 
 func (c *syncCache) getOrgWorkspace(syncID string) (orgWorkspace, bool) {
-	if !c.use(syncID) {
-		return orgWorkspace{}, false
-	}
-	c.mu.Lock()
+	c.lock(syncID)
 	defer c.mu.Unlock()
 	if c.orgWS == nil {
 		return orgWorkspace{}, false
@@ -135,10 +122,7 @@ func (c *syncCache) getOrgWorkspace(syncID string) (orgWorkspace, bool) {
 }
 
 func (c *syncCache) putOrgWorkspace(syncID string, o orgWorkspace) {
-	if !c.use(syncID) {
-		return
-	}
-	c.mu.Lock()
+	c.lock(syncID)
 	defer c.mu.Unlock()
 	c.orgWS = &o
 }

@@ -7,8 +7,8 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/pagination"
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 
+	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
-	"github.com/conductorone/baton-trayai/pkg/traysim"
 )
 
 func TestSyncCacheNeverOutlivesItsSync(t *testing.T) {

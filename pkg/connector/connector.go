@@ -11,7 +11,6 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/cli"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
 	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
-	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -41,20 +40,15 @@ var (
 // New validates the configuration and builds the connector. It makes no
 // network call; Validate does.
 func New(ctx context.Context, cfg *config.Trayai, opts *cli.ConnectorOpts) (connectorbuilder.ConnectorBuilderV2, []connectorbuilder.Opt, error) {
-	c, err := NewConnector(ctx, cfg, opts)
+	s, err := ParseSettings(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := NewWithSettings(ctx, s, opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	return c, nil, nil
-}
-
-// NewConnector is New with the concrete type, for tests and tools.
-func NewConnector(ctx context.Context, cfg *config.Trayai, opts *cli.ConnectorOpts) (*Connector, error) {
-	s, err := ParseSettings(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return NewWithSettings(ctx, s, opts)
 }
 
 // NewWithSettings builds a connector from validated settings.
@@ -79,9 +73,6 @@ func NewWithSettings(ctx context.Context, s Settings, opts *cli.ConnectorOpts) (
 	return &Connector{client: cl, settings: s, cache: newSyncCache(), stats: newSyncStats(), willSync: willSync}, nil
 }
 
-// Stats reports what the current sync skipped.
-func (c *Connector) Stats() SyncStats { return c.stats.snapshot() }
-
 // ResourceSyncers returns one syncer per resource type.
 func (c *Connector) ResourceSyncers(_ context.Context) []connectorbuilder.ResourceSyncerV2 {
 	return []connectorbuilder.ResourceSyncerV2{
@@ -104,20 +95,20 @@ func (c *Connector) Metadata(_ context.Context) (*v2.ConnectorMetadata, error) {
 // needs, and tells a bad token from a token without enough rights.
 func (c *Connector) Validate(ctx context.Context) (annotations.Annotations, error) {
 	if c.client == nil {
-		return nil, status.Error(codes.FailedPrecondition, "baton-trayai: connector is not configured: set --auth-token")
+		return nil, errorf(codes.FailedPrecondition, "connector is not configured: set --auth-token")
 	}
 	err := c.client.ProbeUsers(ctx)
 	switch status.Code(err) {
 	case codes.OK:
 		return nil, nil
 	case codes.Unauthenticated:
-		return nil, status.Errorf(codes.Unauthenticated,
-			"baton-trayai: Tray.ai rejected the API token (401): check --auth-token (BATON_AUTH_TOKEN) and that --region matches the organization's region")
+		return nil, errorf(codes.Unauthenticated,
+			"Tray.ai rejected the API token (401): check --auth-token (BATON_AUTH_TOKEN) and that --region matches the organization's region")
 	case codes.PermissionDenied:
-		return nil, status.Errorf(codes.PermissionDenied,
-			"baton-trayai: the API token is valid but may not list organization users (403): give the API user the Admin organization role in Tray.ai (Account Settings > Tokens)")
+		return nil, errorf(codes.PermissionDenied,
+			"the API token is valid but may not list organization users (403): give the API user the Admin organization role in Tray.ai (Account Settings > Tokens)")
 	default:
-		return nil, err
+		return nil, wrapf(err, "validate the API token")
 	}
 }
 
@@ -127,14 +118,6 @@ func (c *Connector) Close(ctx context.Context) error {
 	c.stats.logSummaryOnce(ctxzap.Extract(ctx))
 	return nil
 }
-
-// isNotFound reports a 404 from Tray.
-func isNotFound(err error) bool { return status.Code(err) == codes.NotFound }
-
-// isForbidden reports a 403 from Tray.
-func isForbidden(err error) bool { return status.Code(err) == codes.PermissionDenied }
-
-func logger(ctx context.Context) *zap.Logger { return ctxzap.Extract(ctx) }
 
 // observeSync notices the start of a new sync: it logs the previous sync's
 // summary and starts fresh counters and caches.

@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/config"
-	"github.com/conductorone/baton-trayai/pkg/traysim"
 )
 
 // provisioning is a synced fixture: entitlements and principals come from

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
-	"github.com/conductorone/baton-trayai/pkg/traysim"
 )
 
 func assertSameContents(t *testing.T, cleanGot, faultyGot harness.Contents) {
@@ -108,13 +108,13 @@ func TestForbiddenWorkspaceIsSkippedNotEmptied(t *testing.T) {
 	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
 	assertSameIDs(t, "entitlements", wantE2, got.EntitlementIDs())
 	assertSameIDs(t, "grants", wantG2, got.GrantIDs())
-	if reason, ok := f.conn.Stats().SkippedWorkspaces[locked.ID]; !ok {
-		t.Fatalf("the forbidden workspace is not counted as skipped: %v", f.conn.Stats())
+	if reason, ok := f.conn.stats.snapshot().SkippedWorkspaces[locked.ID]; !ok {
+		t.Fatalf("the forbidden workspace is not counted as skipped: %v", f.conn.stats.snapshot())
 	} else if reason == "" {
 		t.Fatal("no reason recorded")
 	}
-	if len(f.conn.Stats().SkippedWorkspaces) != 1 {
-		t.Fatalf("skipped %v, want only %s", f.conn.Stats().SkippedWorkspaces, locked.ID)
+	if len(f.conn.stats.snapshot().SkippedWorkspaces) != 1 {
+		t.Fatalf("skipped %v, want only %s", f.conn.stats.snapshot().SkippedWorkspaces, locked.ID)
 	}
 }
 

@@ -32,13 +32,9 @@ func (r *roleSyncer) ResourceType(context.Context) *v2.ResourceType { return rol
 
 // List returns one page of organization roles.
 func (r *roleSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
-	if parent != nil {
-		return nil, nil, nil
-	}
-	r.c.observeSync(ctx, opts.SyncID)
-	page, err := r.c.client.ListOrgRoles(ctx, opts.PageToken.Token)
-	if err != nil {
-		return nil, nil, fmt.Errorf("baton-trayai: list organization roles: %w", err)
+	page, ok, err := syncPage(ctx, r.c, parent, opts, "organization roles", r.c.client.ListOrgRoles)
+	if !ok {
+		return nil, nil, err
 	}
 	out := make([]*v2.Resource, 0, len(page.Elements))
 	for _, role := range page.Elements {
@@ -46,7 +42,7 @@ func (r *roleSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 			rs.WithDescription(fmt.Sprintf("Tray.ai organization role %s", roleDisplayName(role.Name, role.ID))),
 			rs.WithResourceProfile(map[string]any{"id": role.ID, "name": role.Name}))
 		if err != nil {
-			return nil, nil, fmt.Errorf("baton-trayai: build role %s: %w", role.ID, err)
+			return nil, nil, wrapf(err, "build role %s", role.ID)
 		}
 		out = append(out, res)
 	}
@@ -76,13 +72,6 @@ func (r *roleSyncer) Entitlements(_ context.Context, res *v2.Resource, _ rs.Sync
 // user's role; listing users again per role would cost a request per page.
 func (r *roleSyncer) Grants(context.Context, *v2.Resource, rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
 	return nil, nil, nil
-}
-
-func roleDisplayName(name, id string) string {
-	if name == "" {
-		return id
-	}
-	return name
 }
 
 func roleResourceID(roleID string) *v2.ResourceId {

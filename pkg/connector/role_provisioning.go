@@ -2,14 +2,11 @@ package connector
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/types/grant"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
@@ -17,20 +14,18 @@ import (
 // Grant sets the user's organization role. A Tray user has exactly one, so
 // the previous role's grant is reported as replaced.
 func (r *roleSyncer) Grant(ctx context.Context, principal *v2.Resource, e *v2.Entitlement) ([]*v2.Grant, annotations.Annotations, error) {
-	userID, err := userPrincipal(principal.GetId())
+	userID, err := grantedUser(principal, e, roleTypeID)
 	if err != nil {
 		return nil, nil, err
-	}
-	if e.GetResource().GetId().GetResourceType() != roleTypeID {
-		return nil, nil, status.Errorf(codes.InvalidArgument, "baton-trayai: entitlement %s is not an organization role", e.GetId())
 	}
 	roles, err := r.c.allOrgRoles(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	target, err := findRole(roles, e.GetResource().GetId().GetResource())
-	if err != nil {
-		return nil, nil, status.Errorf(codes.NotFound, "baton-trayai: organization role %s no longer exists in Tray.ai; run a sync", e.GetResource().GetId().GetResource())
+	roleID := e.GetResource().GetId().GetResource()
+	target, ok := findRole(roles, roleID)
+	if !ok {
+		return nil, nil, errorf(codes.NotFound, "organization role %s no longer exists in Tray.ai; run a sync", roleID)
 	}
 	user, err := r.c.freshUser(ctx, userID)
 	if err != nil {
@@ -43,12 +38,12 @@ func (r *roleSyncer) Grant(ctx context.Context, principal *v2.Resource, e *v2.En
 	if isOwner(user.Role) {
 		return nil, nil, ownerError(user)
 	}
-	if strings.EqualFold(target.Name, "Owner") {
-		return nil, nil, status.Error(codes.FailedPrecondition,
-			"baton-trayai: the Owner role cannot be granted: a Tray.ai organization has exactly one Owner; transfer ownership in Tray.ai")
+	if isOwnerName(target.Name) {
+		return nil, nil, errorf(codes.FailedPrecondition,
+			"the Owner role cannot be granted: a Tray.ai organization has exactly one Owner; transfer ownership in Tray.ai")
 	}
 	if err := r.c.client.SetUserOrgRole(ctx, userID, target.ID); err != nil {
-		return nil, nil, fmt.Errorf("baton-trayai: set organization role of %s to %s: %w", userID, target.Name, err)
+		return nil, nil, wrapf(err, "set organization role of %s to %s", userID, target.Name)
 	}
 	var annos annotations.Annotations
 	if user.Role != nil && user.Role.ID != "" {
@@ -68,14 +63,11 @@ func (r *roleSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.Annot
 	}
 	roleID := g.GetEntitlement().GetResource().GetId().GetResource()
 	user, err := r.c.client.GetUser(ctx, userID)
-	switch {
-	case isNotFound(err):
-		return annotations.New(&v2.GrantAlreadyRevoked{}), nil
-	case err != nil:
-		return nil, fmt.Errorf("baton-trayai: get user %s: %w", userID, err)
+	if gone, err := absent(err, "get user %s", userID); gone || err != nil {
+		return revokedIf(gone), err
 	}
 	if user.Role == nil || user.Role.ID != roleID {
-		return annotations.New(&v2.GrantAlreadyRevoked{}), nil
+		return alreadyRevoked(), nil
 	}
 	if isOwner(user.Role) {
 		return nil, ownerError(user)
@@ -84,58 +76,23 @@ func (r *roleSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.Annot
 	if err != nil {
 		return nil, err
 	}
-	fallback, err := findRole(roles, r.c.settings.FallbackOrgRole)
-	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition,
-			"baton-trayai: --fallback-org-role %q is not an organization role (roles: %s): set it to one of them", r.c.settings.FallbackOrgRole, roleNames(roles))
+	fallback, ok := findRole(roles, r.c.settings.FallbackOrgRole)
+	if !ok {
+		return nil, errorf(codes.FailedPrecondition,
+			"--fallback-org-role %q is not an organization role (roles: %s): set it to one of them", r.c.settings.FallbackOrgRole, roleNames(roles))
 	}
 	if fallback.ID == roleID {
-		return nil, status.Errorf(codes.FailedPrecondition,
-			"baton-trayai: %s is the fallback organization role and every Tray.ai user holds one role: grant %s another role instead, or delete the account",
+		return nil, errorf(codes.FailedPrecondition,
+			"%s is the fallback organization role and every Tray.ai user holds one role: grant %s another role instead, or delete the account",
 			fallback.Name, displayUser(user))
 	}
 	if err := r.c.client.SetUserOrgRole(ctx, userID, fallback.ID); err != nil {
-		return nil, fmt.Errorf("baton-trayai: move %s to organization role %s: %w", userID, fallback.Name, err)
+		return nil, wrapf(err, "move %s to organization role %s", userID, fallback.Name)
 	}
 	return nil, nil
 }
 
-func (c *Connector) allOrgRoles(ctx context.Context) ([]client.Role, error) {
-	roles, err := allPages(func(cursor string) (client.Page[client.Role], error) {
-		return c.client.ListOrgRoles(ctx, cursor)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("baton-trayai: list organization roles: %w", err)
-	}
-	return roles, nil
-}
-
-// freshUser reads a user for a provisioning decision.
-func (c *Connector) freshUser(ctx context.Context, userID string) (client.User, error) {
-	u, err := c.client.GetUser(ctx, userID)
-	if isNotFound(err) {
-		return client.User{}, status.Errorf(codes.NotFound, "baton-trayai: user %s no longer exists in Tray.ai; run a sync", userID)
-	}
-	if err != nil {
-		return client.User{}, fmt.Errorf("baton-trayai: get user %s: %w", userID, err)
-	}
-	return u, nil
-}
-
-func isOwner(r *client.Role) bool { return r != nil && strings.EqualFold(r.Name, "Owner") }
-
 func ownerError(u client.User) error {
-	return status.Errorf(codes.FailedPrecondition,
-		"baton-trayai: %s is the organization Owner: the Owner's role cannot be changed through the API; transfer ownership in Tray.ai first", displayUser(u))
-}
-
-func displayUser(u client.User) string {
-	switch {
-	case u.Email != "":
-		return u.Email
-	case u.Name != "":
-		return u.Name
-	default:
-		return u.ID
-	}
+	return errorf(codes.FailedPrecondition,
+		"%s is the organization Owner: the Owner's role cannot be changed through the API; transfer ownership in Tray.ai first", displayUser(u))
 }

@@ -7,7 +7,6 @@ import (
 	"unicode"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 	"github.com/conductorone/baton-trayai/pkg/config"
@@ -31,9 +30,7 @@ type Settings struct {
 // or above it would only collect 429s.
 const maxRequestsPerSecond = 50
 
-func invalid(format string, args ...any) error {
-	return status.Errorf(codes.InvalidArgument, "baton-trayai: "+format, args...)
-}
+func invalid(format string, args ...any) error { return errorf(codes.InvalidArgument, format, args...) }
 
 // ParseSettings validates a configuration before any network call. Every
 // error is one line that names the flag to fix.
@@ -54,11 +51,11 @@ func ParseSettings(cfg *config.Trayai) (Settings, error) {
 
 	region := strings.ToLower(strings.TrimSpace(cfg.Region))
 	if region == "" {
-		region = "us"
+		region = config.DefaultRegion
 	}
-	host, ok := config.RegionHosts[region]
+	host, ok := config.RegionHost(region)
 	if !ok {
-		return Settings{}, invalid("--region %q is not a Tray.ai region: use us, eu or apac", cfg.Region)
+		return Settings{}, invalid("--region %q is not a Tray.ai region: use %s", cfg.Region, strings.Join(config.RegionNames(), ", "))
 	}
 	s.BaseURL = host
 	if strings.TrimSpace(cfg.BaseUrl) != "" {
@@ -81,17 +78,17 @@ func ParseSettings(cfg *config.Trayai) (Settings, error) {
 			}
 			t, ok := client.ParseWorkspaceType(part)
 			if !ok {
-				return Settings{}, invalid("--workspace-types: %q is not a Tray.ai workspace type: use Organization, Shared, Embedded, Personal or PersonalExternal", strings.TrimSpace(part))
+				return Settings{}, invalid("--workspace-types: %q is not a Tray.ai workspace type: use %s", strings.TrimSpace(part), workspaceTypeList())
 			}
 			s.WorkspaceTypes[t] = true
 		}
 	}
 	if len(s.WorkspaceTypes) == 0 {
-		return Settings{}, invalid("--workspace-types is empty: name at least one of Organization, Shared, Embedded, Personal, PersonalExternal")
+		return Settings{}, invalid("--workspace-types is empty: name at least one of %s", workspaceTypeList())
 	}
 
 	if s.RequestsPerSecond == 0 {
-		s.RequestsPerSecond = client.DefaultRequestsPerSecond
+		s.RequestsPerSecond = config.DefaultRequestsPerSecond
 	}
 	if s.RequestsPerSecond < 1 || s.RequestsPerSecond > maxRequestsPerSecond {
 		return Settings{}, invalid("--rate-limit %d is out of range: use 1 to %d requests per second (Tray.ai allows 30)", cfg.RateLimit, maxRequestsPerSecond)
@@ -105,16 +102,18 @@ func ParseSettings(cfg *config.Trayai) (Settings, error) {
 		return Settings{}, invalid("--account-creation-mode %q is not valid: use invite or create", cfg.AccountCreationMode)
 	}
 	if s.DefaultWorkspaceRole == "" {
-		s.DefaultWorkspaceRole = "Viewer"
+		s.DefaultWorkspaceRole = config.DefaultRoleName
 	}
 	if s.FallbackOrgRole == "" {
-		s.FallbackOrgRole = "Viewer"
+		s.FallbackOrgRole = config.DefaultRoleName
 	}
-	if strings.EqualFold(s.FallbackOrgRole, "Owner") {
+	if isOwnerName(s.FallbackOrgRole) {
 		return Settings{}, invalid("--fallback-org-role cannot be Owner: use Viewer, Contributor or Admin")
 	}
 	return s, nil
 }
+
+func workspaceTypeList() string { return strings.Join(client.WorkspaceTypeNames(), ", ") }
 
 func checkToken(token string) error {
 	if token == "" {

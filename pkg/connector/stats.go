@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -12,8 +13,8 @@ import (
 // without flooding the log.
 const progressInterval = 10 * time.Second
 
-// SyncStats is what a sync skipped and how far it got.
-type SyncStats struct {
+// statsSnapshot is what a sync skipped and how far it got.
+type statsSnapshot struct {
 	// SkippedWorkspaces maps workspace id → reason, for workspaces whose
 	// members or roles the token may not read.
 	SkippedWorkspaces map[string]string
@@ -96,10 +97,10 @@ func (s *syncStats) skip(workspaceID, reason string) {
 	s.mu.Unlock()
 }
 
-func (s *syncStats) snapshot() SyncStats {
+func (s *syncStats) snapshot() statsSnapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := SyncStats{SkippedWorkspaces: map[string]string{}, Pages: map[string]int{}, Items: map[string]int{}}
+	out := statsSnapshot{SkippedWorkspaces: map[string]string{}, Pages: map[string]int{}, Items: map[string]int{}}
 	for k, v := range s.skipped {
 		out.SkippedWorkspaces[k] = v
 	}
@@ -145,10 +146,13 @@ func (s *syncStats) logSummary(l *zap.Logger) {
 	}
 	sort.Strings(ids)
 	fields := []zap.Field{zap.Int("skipped_workspaces", len(ids)), zap.Any("items", snap.Items), zap.Any("pages", snap.Pages)}
+	sentence := fmt.Sprintf("baton-trayai: sync summary: %d users, %d organization roles and %d workspaces, with %d workspace grants",
+		snap.Items["users"], snap.Items["organization roles"], snap.Items["workspaces"], snap.Items["workspace grants"])
 	if len(ids) > 0 {
 		fields = append(fields, zap.Strings("skipped_workspace_ids", ids))
-		l.Warn("baton-trayai: sync summary: some workspaces were skipped because the API user may not read them; give it the Admin organization role to include them", fields...)
+		l.Warn(fmt.Sprintf("%s; %d workspaces were skipped because the API user may not read them: give it the Admin organization role to include them",
+			sentence, len(ids)), fields...)
 		return
 	}
-	l.Info("baton-trayai: sync summary", fields...)
+	l.Info(sentence+"; no workspace was skipped", fields...)
 }

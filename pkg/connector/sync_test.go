@@ -13,8 +13,8 @@ import (
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
-	"github.com/conductorone/baton-trayai/pkg/traysim"
 )
 
 // testSettings are production defaults with a fast limiter and short

@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -11,7 +10,6 @@ import (
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
@@ -47,13 +45,9 @@ func (u *userSyncer) ResourceType(context.Context) *v2.ResourceType { return use
 // List returns one page of users. Where the list item lacks email, account
 // type or role, that user's details are fetched, for this page only.
 func (u *userSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
-	if parent != nil {
-		return nil, nil, nil
-	}
-	u.c.observeSync(ctx, opts.SyncID)
-	page, err := u.c.client.ListUsers(ctx, opts.PageToken.Token)
-	if err != nil {
-		return nil, nil, fmt.Errorf("baton-trayai: list users: %w", err)
+	page, ok, err := syncPage(ctx, u.c, parent, opts, "users", u.c.client.ListUsers)
+	if !ok {
+		return nil, nil, err
 	}
 	users, err := u.c.completeUsers(ctx, page.Elements)
 	if err != nil {
@@ -83,7 +77,7 @@ func (c *Connector) completeUsers(ctx context.Context, items []client.User) ([]c
 	return fillIn(ctx, items, client.User.HasDetails, func(ctx context.Context, item client.User) (client.User, error) {
 		full, err := c.client.GetUser(ctx, item.ID)
 		if err != nil && !isNotFound(err) {
-			err = fmt.Errorf("baton-trayai: get user %s: %w", item.ID, err)
+			err = wrapf(err, "get user %s", item.ID)
 		}
 		if full.Name == "" {
 			full.Name = item.Name
@@ -141,11 +135,11 @@ func (u *userSyncer) GrantsForResourceType(ctx context.Context, _ string, opts r
 	}
 	cursor, ok := strings.CutPrefix(token, trayTokenPrefix)
 	if !ok {
-		return nil, nil, status.Errorf(codes.InvalidArgument, "baton-trayai: unknown page token %q for user grants", token)
+		return nil, nil, errorf(codes.InvalidArgument, "unknown page token %q for user grants", token)
 	}
 	page, err := u.c.client.ListUsers(ctx, cursor)
 	if err != nil {
-		return nil, nil, fmt.Errorf("baton-trayai: list users for their grants: %w", err)
+		return nil, nil, wrapf(err, "list users for their grants")
 	}
 	users, err := u.c.completeUsers(ctx, page.Elements)
 	if err != nil {
@@ -219,7 +213,7 @@ func userResource(u client.User) (*v2.Resource, error) {
 		rs.WithResourceProfile(profile),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("baton-trayai: build user %s: %w", u.ID, err)
+		return nil, wrapf(err, "build user %s", u.ID)
 	}
 	return r, nil
 }
@@ -249,7 +243,7 @@ func (c *Connector) organizationWorkspace(ctx context.Context, syncID string) (o
 	for {
 		page, err := c.client.ListWorkspaces(ctx, cursor)
 		if err != nil {
-			return orgWorkspace{}, fmt.Errorf("baton-trayai: find the Organization workspace: %w", err)
+			return orgWorkspace{}, wrapf(err, "find the Organization workspace")
 		}
 		for _, w := range page.Elements {
 			if w.Type == client.WorkspaceTypeOrganization {

@@ -44,13 +44,9 @@ func (w *workspaceSyncer) ResourceType(context.Context) *v2.ResourceType {
 // type parameter is undocumented, and a misread filter would silently drop
 // workspaces.
 func (w *workspaceSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
-	if parent != nil {
-		return nil, nil, nil
-	}
-	w.c.observeSync(ctx, opts.SyncID)
-	page, err := w.c.client.ListWorkspaces(ctx, opts.PageToken.Token)
-	if err != nil {
-		return nil, nil, fmt.Errorf("baton-trayai: list workspaces: %w", err)
+	page, ok, err := syncPage(ctx, w.c, parent, opts, "workspaces", w.c.client.ListWorkspaces)
+	if !ok {
+		return nil, nil, err
 	}
 	out := make([]*v2.Resource, 0, len(page.Elements))
 	for _, ws := range page.Elements {
@@ -99,7 +95,7 @@ func workspaceResource(ws client.Workspace) (*v2.Resource, error) {
 	res, err := rs.NewGroupResource(name, workspaceResourceType, ws.ID,
 		[]rs.GroupTraitOption{rs.WithGroupSourceType(rs.GroupSourceTypeNative)}, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("baton-trayai: build workspace %s: %w", ws.ID, err)
+		return nil, wrapf(err, "build workspace %s", ws.ID)
 	}
 	return res, nil
 }
@@ -195,7 +191,7 @@ func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("baton-trayai: list workspace users %s: %w", wsID, err)
+		return nil, nil, wrapf(err, "list workspace users %s", wsID)
 	}
 	members, err := w.c.completeMembers(ctx, wsID, page.Elements)
 	if err != nil {
@@ -234,7 +230,7 @@ func (c *Connector) completeMembers(ctx context.Context, workspaceID string, ite
 	return fillIn(ctx, items, client.WorkspaceUser.HasRole, func(ctx context.Context, item client.WorkspaceUser) (client.WorkspaceUser, error) {
 		full, err := c.client.GetWorkspaceUser(ctx, workspaceID, item.ID)
 		if err != nil && !isNotFound(err) {
-			err = fmt.Errorf("baton-trayai: get workspace user %s in %s: %w", item.ID, workspaceID, err)
+			err = wrapf(err, "get workspace user %s in %s", item.ID, workspaceID)
 		}
 		item.Role = full.Role
 		return item, err

@@ -1,6 +1,7 @@
 // Command bench runs the performance benchmark of docs/performance.md: a
 // full sync of a large simulated organization with simulated latency and
-// Tray's 30 rps limit, in both list shapes.
+// Tray's 30 rps limit, in both list shapes, and compares the requests it
+// made with the fewest the Tray.ai API allows.
 package main
 
 import (
@@ -11,8 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/conductorone/baton-trayai/internal/bench"
-	"github.com/conductorone/baton-trayai/pkg/traysim"
+	"github.com/conductorone/baton-trayai/internal/traysim"
 )
 
 func main() {
@@ -22,25 +22,28 @@ func main() {
 	latency := flag.Duration("latency", 20*time.Millisecond, "simulated latency per request")
 	serverRPS := flag.Float64("server-rps", 30, "simulator rate limit (Tray.ai: 30)")
 	clientRPS := flag.Int("rate-limit", 0, "connector --rate-limit (0: its default)")
-	shapes := flag.String("shapes", "full,minimal", "list shapes to run")
+	shapes := flag.String("shapes", "full,minimal", "list shapes to run: "+strings.Join(traysim.ShapeNames(), ", "))
 	workers := flag.Int("workers", 0, "SDK --workers")
 	binary := flag.String("binary", "", "run this baton-trayai binary one-shot and measure its processes (default: in-process SDK harness)")
 	flag.Parse()
 	_ = os.Setenv("BATON_DISABLE_HTTP_CACHE", "true")
 
+	var runs []traysim.Shape
 	for _, name := range strings.Split(*shapes, ",") {
-		shape := traysim.ShapeFull
-		for _, s := range traysim.Shapes {
-			if s.String() == strings.TrimSpace(name) {
-				shape = s
-			}
+		shape, ok := traysim.ParseShape(strings.TrimSpace(name))
+		if !ok {
+			fmt.Fprintf(os.Stderr, "bench: -shapes: %q is not a list shape; use %s\n", name, strings.Join(traysim.ShapeNames(), ", "))
+			os.Exit(2)
 		}
-		r, err := bench.Run(context.Background(), bench.Config{Users: *users, Workspaces: *workspaces, Members: *members,
+		runs = append(runs, shape)
+	}
+	for _, shape := range runs {
+		r, err := Run(context.Background(), Config{Users: *users, Workspaces: *workspaces, Members: *members,
 			Shape: shape, Latency: *latency, ServerRPS: *serverRPS, ClientRPS: *clientRPS, Workers: *workers, Binary: *binary})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
-		bench.Print(os.Stdout, r)
+		Print(os.Stdout, r)
 	}
 }

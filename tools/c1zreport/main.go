@@ -1,6 +1,6 @@
 // Command c1zreport prints a readable summary of a baton-trayai c1z: counts
 // per resource type and who holds which organization and workspace role.
-// The demo uses it; `go tool baton` remains the general-purpose reader.
+// The demo uses it; `go tool -modfile=tools/baton/go.mod baton` remains the general-purpose reader.
 package main
 
 import (

@@ -1,10 +1,10 @@
-package bench
+package main
 
 import (
 	"context"
 	"testing"
 
-	"github.com/conductorone/baton-trayai/pkg/traysim"
+	"github.com/conductorone/baton-trayai/internal/traysim"
 )
 
 // BenchmarkSync is the quick form of `make bench`: a mid-sized organization

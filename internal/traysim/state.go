@@ -33,17 +33,27 @@ const (
 // Shapes lists every shape, for tests that must hold in all of them.
 var Shapes = []Shape{ShapeFull, ShapeMinimal, ShapeSpec, ShapeThirdParty}
 
-func (s Shape) String() string {
-	switch s {
-	case ShapeMinimal:
-		return "minimal"
-	case ShapeSpec:
-		return "spec"
-	case ShapeThirdParty:
-		return "third-party"
-	default:
-		return "full"
+var shapeNames = map[Shape]string{ShapeFull: "full", ShapeMinimal: "minimal", ShapeSpec: "spec", ShapeThirdParty: "third-party"}
+
+func (s Shape) String() string { return shapeNames[s] }
+
+// ParseShape maps a shape's name (as String prints it) back to the shape.
+func ParseShape(name string) (Shape, bool) {
+	for _, s := range Shapes {
+		if shapeNames[s] == name {
+			return s, true
+		}
 	}
+	return 0, false
+}
+
+// ShapeNames lists the shapes' names, for usage messages.
+func ShapeNames() []string {
+	out := make([]string, 0, len(Shapes))
+	for _, s := range Shapes {
+		out = append(out, shapeNames[s])
+	}
+	return out
 }
 
 // Org role and workspace role names used by Tray.ai.
@@ -165,36 +175,23 @@ func (s *state) userByEmail(email string) *User {
 func (s *state) workspace(id string) *Workspace { return s.wsIndex[id] }
 
 func (s *state) orgRole(id string) *Role {
-	for i := range s.orgRoles {
-		if s.orgRoles[i].ID == id {
-			return &s.orgRoles[i]
-		}
-	}
-	return nil
+	return findRole(s.orgRoles, func(r Role) bool { return r.ID == id })
 }
-
 func (s *state) orgRoleByName(name string) *Role {
-	for i := range s.orgRoles {
-		if s.orgRoles[i].Name == name {
-			return &s.orgRoles[i]
-		}
-	}
-	return nil
+	return findRole(s.orgRoles, func(r Role) bool { return r.Name == name })
 }
-
 func (w *Workspace) role(id string) *Role {
-	for i := range w.Roles {
-		if w.Roles[i].ID == id {
-			return &w.Roles[i]
-		}
-	}
-	return nil
+	return findRole(w.Roles, func(r Role) bool { return r.ID == id })
+}
+func (w *Workspace) roleByName(name string) *Role {
+	return findRole(w.Roles, func(r Role) bool { return r.Name == name })
 }
 
-func (w *Workspace) roleByName(name string) *Role {
-	for i := range w.Roles {
-		if w.Roles[i].Name == name {
-			return &w.Roles[i]
+// findRole returns the first role that matches, or nil.
+func findRole(roles []Role, match func(Role) bool) *Role {
+	for i := range roles {
+		if match(roles[i]) {
+			return &roles[i]
 		}
 	}
 	return nil

@@ -12,10 +12,11 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
-	"github.com/conductorone/baton-trayai/pkg/traysim"
+	"github.com/conductorone/baton-trayai/internal/traysim"
 )
 
 func main() {
@@ -61,9 +62,9 @@ func run() error {
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("-addr %q is not a loopback address: the simulator only listens locally", *addr)
 	}
-	sh, ok := parseShape(*shape)
+	sh, ok := traysim.ParseShape(*shape)
 	if !ok {
-		return fmt.Errorf("-shape %q: use full, minimal, spec or third-party", *shape)
+		return fmt.Errorf("-shape %q: use one of %s", *shape, strings.Join(traysim.ShapeNames(), ", "))
 	}
 	org := traysim.DefaultOrgOptions
 	org.Users, org.SharedWorkspaces, org.MembersPerWorkspace = *users, *workspaces, *members
@@ -99,13 +100,4 @@ func run() error {
 	}
 	printCounts(sim)
 	return nil
-}
-
-func parseShape(name string) (traysim.Shape, bool) {
-	for _, s := range traysim.Shapes {
-		if s.String() == name {
-			return s, true
-		}
-	}
-	return 0, false
 }

@@ -1,6 +1,4 @@
-// Package bench runs a full sync of a large simulated organization and
-// compares the requests it made with the fewest the Tray.ai API allows.
-package bench
+package main
 
 import (
 	"context"
@@ -14,10 +12,10 @@ import (
 	"time"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
 	"github.com/conductorone/baton-trayai/pkg/config"
 	"github.com/conductorone/baton-trayai/pkg/connector"
-	"github.com/conductorone/baton-trayai/pkg/traysim"
 )
 
 // Config describes one benchmark run.

@@ -1,0 +1,194 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/uhttp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// trayError is Tray's documented error body.
+type trayError struct {
+	Message string  `json:"message"`
+	Code    *string `json:"code,omitempty"`
+}
+
+// decodeAnswer decodes a 2xx body into out. Writes answer {} or nothing
+// (the spec is not consistent) and a read with an empty body is an empty
+// page. Anything that is not JSON is an error naming the endpoint; these
+// are Unavailable because a proxy hiccup is the usual cause.
+func decodeAnswer(endpoint, contentType string, body []byte, out any) error {
+	if out == nil || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if !isJSON(contentType) {
+		return status.Errorf(codes.Unavailable,
+			"%s: expected a JSON answer, got %q (%s); a proxy or the wrong --base-url may be in the way",
+			endpoint, contentType, snippet(body))
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return status.Errorf(codes.Unavailable, "%s: malformed JSON from Tray.ai: %v (%s)", endpoint, oneLine(err.Error()), snippet(body))
+	}
+	return nil
+}
+
+// httpError turns a non-2xx answer into an error that keeps uhttp's gRPC
+// code and rate-limit detail and shows Tray's own message.
+func httpError(uerr error, r route, resp *http.Response, body []byte) error {
+	code := uhttp.GrpcCodeFromHTTPStatus(resp.StatusCode)
+	if uerr != nil {
+		if c := status.Code(uerr); c != codes.Unknown && c != codes.OK {
+			code = c
+		}
+	}
+	msg := ""
+	var te trayError
+	if isJSON(resp.Header.Get("Content-Type")) && json.Unmarshal(body, &te) == nil && te.Message != "" {
+		msg = te.Message
+		if te.Code != nil && *te.Code != "" {
+			msg += " (code " + *te.Code + ")"
+		}
+	} else if len(bytes.TrimSpace(body)) > 0 {
+		msg = snippet(body)
+	}
+	text := fmt.Sprintf("%s: Tray.ai answered %s", r, resp.Status)
+	if msg != "" {
+		text += ": " + msg
+	}
+	st := status.New(code, text)
+	if d := rateLimitDetail(uerr); d != nil {
+		if withD, err := st.WithDetails(d); err == nil {
+			st = withD
+		}
+	}
+	return st.Err()
+}
+
+func rateLimitDetail(err error) *v2.RateLimitDescription {
+	st, ok := status.FromError(err)
+	if !ok {
+		return nil
+	}
+	for _, d := range st.Details() {
+		if rl, ok := d.(*v2.RateLimitDescription); ok {
+			return rl
+		}
+	}
+	return nil
+}
+
+// withResetAt replaces the rate-limit detail of err with an explicit reset
+// time, keeping its code and message.
+func withResetAt(err error, resetAt time.Time) error {
+	st := status.Convert(err)
+	plain := status.New(st.Code(), st.Message())
+	withD, derr := plain.WithDetails(v2.RateLimitDescription_builder{
+		Status:    v2.RateLimitDescription_STATUS_OVERLIMIT,
+		Remaining: 0,
+		ResetAt:   timestamppb.New(resetAt),
+	}.Build())
+	if derr != nil {
+		return err
+	}
+	return withD.Err()
+}
+
+// annotate prefixes a transport error with the endpoint while keeping its code.
+func annotate(err error, r route, what string) error {
+	st := status.Convert(err)
+	code := st.Code()
+	if code == codes.Unknown {
+		code = codes.Unavailable
+	}
+	return status.Errorf(code, "%s: %s: %s", r, what, oneLine(st.Message()))
+}
+
+// contextError reports a request the caller's context ended, as a status
+// with the context's code, and the last failure if there was one.
+func contextError(r route, ctxErr, lastErr error) error {
+	code := codes.Canceled
+	if errors.Is(ctxErr, context.DeadlineExceeded) {
+		code = codes.DeadlineExceeded
+	}
+	if lastErr != nil {
+		return status.Errorf(code, "%s: %v (last error: %s)", r, ctxErr, status.Convert(lastErr).Message())
+	}
+	return status.Errorf(code, "%s: %v", r, ctxErr)
+}
+
+// oneLine flattens joined errors and drops nested "rpc error" prefixes, so
+// every error a user sees is one readable line.
+func oneLine(s string) string {
+	parts := strings.Split(s, "\n")
+	seen := map[string]bool{}
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		for {
+			i := strings.Index(p, "rpc error: code = ")
+			if i < 0 {
+				break
+			}
+			j := strings.Index(p[i:], " desc = ")
+			if j < 0 {
+				break
+			}
+			p = p[:i] + p[i+j+len(" desc = "):]
+		}
+		p = strings.TrimSpace(p)
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ": ")
+}
+
+func isJSON(contentType string) bool {
+	ct := strings.ToLower(strings.TrimSpace(strings.Split(contentType, ";")[0]))
+	return ct == "application/json" || (strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json"))
+}
+
+// snippet is a short, single-line excerpt of a body for error messages.
+func snippet(body []byte) string {
+	s := strings.Join(strings.Fields(string(body)), " ")
+	const limit = 120
+	if len(s) > limit {
+		s = s[:limit] + "…"
+	}
+	if s == "" {
+		return "empty body"
+	}
+	return "body: " + s
+}
+
+// parseRetryAfter reads Retry-After in seconds or HTTP-date form; 0 when
+// absent or unusable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var secs int64
+	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && fmt.Sprint(secs) == v {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(min(secs, 3600)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return min(d, time.Hour)
+		}
+	}
+	return 0
+}
