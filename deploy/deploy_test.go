@@ -195,6 +195,10 @@ func TestWorkflowsAreValidAndRunTheProjectTargets(t *testing.T) {
 		}
 	}
 	rel := parseYAML(t, ".github/workflows/release.yaml")
+	steps := stepsText(t, dig(t, rel, "jobs", "release"))
+	if test, publish := strings.Index(steps, "make test"), strings.Index(steps, "goreleaser"); test < 0 || publish < test {
+		t.Error("release.yaml does not run the README's test command (make test) before goreleaser publishes")
+	}
 	if tags := dig(t, rel, "true", "push", "tags").([]any); len(tags) == 0 || tags[0] != "v*" {
 		t.Errorf("release.yaml does not run on v* tags: %v", tags)
 	}
@@ -222,7 +226,7 @@ func TestKubernetesManifestsFollowTheSetupGuide(t *testing.T) {
 		t.Fatalf("secret: %v", sec["metadata"])
 	}
 	data := dig(t, sec, "stringData").(map[string]any)
-	for _, key := range []string{"BATON_CLIENT_ID", "BATON_CLIENT_SECRET", "BATON_AUTH_TOKEN", "BATON_PROVISIONING"} {
+	for _, key := range []string{"BATON_CLIENT_ID", "BATON_CLIENT_SECRET", "BATON_AUTH_TOKEN", "BATON_PROVISIONING", "BATON_CONNECTOR_ACCOUNT"} {
 		v, ok := data[key]
 		if !ok {
 			t.Errorf("secret lacks %s", key)
@@ -236,9 +240,12 @@ func TestKubernetesManifestsFollowTheSetupGuide(t *testing.T) {
 	if dep["kind"] != "Deployment" || dig(t, dep, "metadata", "name") != "baton-trayai" {
 		t.Fatal("not the baton-trayai Deployment")
 	}
+	if dig(t, dep, "spec", "template", "spec", "automountServiceAccountToken") != false {
+		t.Error("the pod mounts a Kubernetes API token it has no use for")
+	}
 	c := dig(t, dep, "spec", "template", "spec", "containers", 0)
-	if dig(t, c, "image") != "ghcr.io/conductorone/baton-trayai:latest" {
-		t.Errorf("image %v", dig(t, c, "image"))
+	if image, _ := dig(t, c, "image").(string); !regexp.MustCompile(`^ghcr\.io/conductorone/baton-trayai:v\d+\.\d+\.\d+$`).MatchString(image) {
+		t.Errorf("image %q: name a released version, not latest", image)
 	}
 	env := map[string]string{}
 	for _, e := range dig(t, c, "env").([]any) {
@@ -321,4 +328,18 @@ func mark(ok bool) string {
 		return "✅"
 	}
 	return "—"
+}
+
+func TestDockerBuildContextLeavesOutSecretsAndBuildOutput(t *testing.T) {
+	ignored := map[string]bool{}
+	for _, line := range strings.Split(read(t, ".dockerignore"), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			ignored[strings.TrimSuffix(line, "/")] = true
+		}
+	}
+	for _, p := range []string{".baton.yaml", ".env", "dist", "bin", "*.c1z"} {
+		if !ignored[p] {
+			t.Errorf(".dockerignore does not leave out %s", p)
+		}
+	}
 }

@@ -32,7 +32,14 @@ run_shape() {
   connector() { "$bin/baton-trayai" --base-url "$base_url" -f "$c1z" --log-level error --account-creation-mode create "$@"; }
   bt() { "$bin/baton" -f "$c1z" -o json "$@"; }
   sync() { connector >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; fail "sync"; }; }
-  holds() { bt grants -e "$1" | jq -e --arg p "$2" '[.grants[].grant.principal.id.resource] | index($p) != null' >/dev/null; }
+  # has prints yes or no; anything else (baton or jq failing) fails both checks below.
+  has() {
+    local out
+    out=$(bt grants -e "$1") || { echo "baton grants -e $1 failed" >&2; return 1; }
+    jq -r --arg p "$2" 'if ([.grants[].grant.principal.id.resource] | index($p)) != null then "yes" else "no" end' <<<"$out"
+  }
+  holds() { [ "$(has "$1" "$2")" = yes ] || fail "$3"; }
+  lacks() { [ "$(has "$1" "$2")" = no ] || fail "$3"; }
   grant_id() { bt grants -e "$1" | jq -r --arg p "$2" '.grants[] | select(.grant.principal.id.resource == $p) | .grant.id'; }
 
   step "capabilities advertise provisioning, account creation and deletion"
@@ -59,19 +66,19 @@ run_shape() {
 
   step "workspace role: grant $ent to $user"
   connector --grant-entitlement "$ent" --grant-principal "$user" --grant-principal-type user
-  sync; holds "$ent" "$user" || fail "grant not visible after sync"
-  holds "workspace:$ws:member" "$user" || fail "membership not visible after grant"
+  sync; holds "$ent" "$user" "grant not visible after sync"
+  holds "workspace:$ws:member" "$user" "membership not visible after grant"
   step "workspace role: grant again (idempotent)"
   connector --grant-entitlement "$ent" --grant-principal "$user" --grant-principal-type user
   local gid; gid=$(grant_id "$ent" "$user")
   step "workspace role: revoke $gid, twice"
   connector --revoke-grant "$gid"
   connector --revoke-grant "$gid"
-  sync; holds "$ent" "$user" && fail "grant still present after revoke"
-  holds "workspace:$ws:member" "$user" && fail "membership still present after revoke"
+  sync; lacks "$ent" "$user" "grant still present after revoke"
+  lacks "workspace:$ws:member" "$user" "membership still present after revoke"
   step "workspace role: re-grant"
   connector --grant-entitlement "$ent" --grant-principal "$user" --grant-principal-type user
-  sync; holds "$ent" "$user" || fail "re-grant not visible"
+  sync; holds "$ent" "$user" "re-grant not visible"
 
   # Organization role: move a Viewer to Contributor and back.
   local contributor viewer person
@@ -82,17 +89,17 @@ run_shape() {
   step "org role: grant $rent to $person, twice"
   connector --grant-entitlement "$rent" --grant-principal "$person" --grant-principal-type user
   connector --grant-entitlement "$rent" --grant-principal "$person" --grant-principal-type user
-  sync; holds "$rent" "$person" || fail "org role grant not visible"
-  holds "role:$viewer:assigned" "$person" && fail "old org role still held"
+  sync; holds "$rent" "$person" "org role grant not visible"
+  lacks "role:$viewer:assigned" "$person" "old org role still held"
   gid=$(grant_id "$rent" "$person")
   step "org role: revoke twice (moves to the fallback role)"
   connector --revoke-grant "$gid"
   connector --revoke-grant "$gid"
-  sync; holds "$rent" "$person" && fail "org role still held after revoke"
-  holds "role:$viewer:assigned" "$person" || fail "user not moved to the fallback role"
+  sync; lacks "$rent" "$person" "org role still held after revoke"
+  holds "role:$viewer:assigned" "$person" "user not moved to the fallback role"
   step "org role: re-grant"
   connector --grant-entitlement "$rent" --grant-principal "$person" --grant-principal-type user
-  sync; holds "$rent" "$person" || fail "org role re-grant not visible"
+  sync; holds "$rent" "$person" "org role re-grant not visible"
 
   # Account lifecycle.
   local email="conformance.$shape@acme.example"

@@ -4,11 +4,9 @@ package main
 
 import (
 	"context"
+	"os"
 
-	sdkconfig "github.com/conductorone/baton-sdk/pkg/config"
-	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
-
-	"github.com/conductorone/baton-trayai/pkg/config"
+	"github.com/conductorone/baton-trayai/internal/outcome"
 	"github.com/conductorone/baton-trayai/pkg/connector"
 )
 
@@ -21,9 +19,13 @@ var (
 
 func main() {
 	connector.Version = version
-	sdkconfig.RunConnector(context.Background(), "baton-trayai", versionString(), config.Config, connector.New,
-		// `capabilities` and `config` work without a token or network.
-		connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}))
+	// A small parent owns the exit status of every run (see internal/outcome);
+	// the command itself runs in the worker it starts.
+	ctx := context.Background()
+	if code, supervised := outcome.Supervise(ctx); supervised {
+		os.Exit(code)
+	}
+	os.Exit(run(ctx))
 }
 
 func versionString() string {

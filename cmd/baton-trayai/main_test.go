@@ -10,10 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
 	"github.com/conductorone/baton-trayai/internal/traysim"
@@ -46,7 +50,7 @@ type result struct {
 
 // run executes the binary like a user would, with a clean environment and
 // a time limit.
-func run(t *testing.T, env []string, args ...string) result {
+func runCLI(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -83,27 +87,29 @@ func TestOneShotSyncWritesTheOrganizationAndNeverLogsTheToken(t *testing.T) {
 	sim := traysim.NewDefault(traysim.ShapeMinimal)
 	sim.AddToken(token, traysim.Token{Kind: traysim.TokenOrgAdmin, UserID: sim.APIUserID(traysim.AdminToken)})
 	ts, _ := countingServer(t, sim)
-	c1z := filepath.Join(t.TempDir(), "sync.c1z")
+	sync := func(c1z string) harness.Contents {
+		t.Helper()
+		// The token comes from the environment, as in the Kubernetes Secret.
+		r := runCLI(t, []string{"BATON_AUTH_TOKEN=" + token}, "--base-url", ts.URL, "-f", c1z, "--log-level", "debug", "--log-format", "json")
+		if r.code != 0 {
+			t.Fatalf("sync exited %d:\n%s", r.code, tail(r.out))
+		}
+		if strings.Contains(r.out, token) || strings.Contains(r.out, token[4:20]) {
+			t.Fatal("the API token appears in the debug output")
+		}
+		if !strings.Contains(r.out, `"level":"debug"`) || !strings.Contains(r.out, "baton-trayai: Tray.ai request") {
+			t.Fatal("debug logging was not on; the token check proves nothing")
+		}
+		got, err := harness.Read(context.Background(), c1z, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
 
-	// The token comes from the environment, as in the Kubernetes Secret.
-	r := run(t, []string{"BATON_AUTH_TOKEN=" + token}, "--base-url", ts.URL, "-f", c1z, "--log-level", "debug", "--log-format", "json")
-	if r.code != 0 {
-		t.Fatalf("sync exited %d:\n%s", r.code, tail(r.out))
-	}
-	if strings.Contains(r.out, token) || strings.Contains(r.out, token[4:20]) {
-		t.Fatal("the API token appears in the debug output")
-	}
-	if !strings.Contains(r.out, `"level":"debug"`) || !strings.Contains(r.out, "baton-trayai: Tray.ai request") {
-		t.Fatal("debug logging was not on; the token check proves nothing")
-	}
-	raw, err := os.ReadFile(c1z)
-	if err != nil || bytes.Contains(raw, []byte(token)) {
-		t.Fatalf("c1z unreadable (%v) or contains the token", err)
-	}
-
-	got, err := harness.Read(context.Background(), c1z, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+	got := sync(filepath.Join(t.TempDir(), "sync.c1z"))
+	if leaks := mentions(got, token); len(leaks) != 0 {
+		t.Fatalf("the API token is in the c1z: %v", leaks)
 	}
 	sn := sim.Snapshot()
 	users := 0
@@ -121,23 +127,49 @@ func TestOneShotSyncWritesTheOrganizationAndNeverLogsTheToken(t *testing.T) {
 			t.Fatalf("grant of %s's role in %s missing from the c1z", uid, shared.Name)
 		}
 	}
+
+	// The check must be able to fail: a user named after the token puts it
+	// in the c1z, and the check finds exactly that user.
+	planted := sim.AddUser("Leaky "+token, "leaky@acme.example", "Regular", "Viewer")
+	leaks := mentions(sync(filepath.Join(t.TempDir(), "planted.c1z")), token)
+	if len(leaks) != 1 || leaks[0] != "resource user/"+planted {
+		t.Fatalf("the planted token was found in %v, want only user/%s", leaks, planted)
+	}
+}
+
+// mentions lists the objects of a c1z whose content contains s, read back
+// through the SDK: the file itself is compressed, so its bytes prove nothing.
+func mentions(got harness.Contents, s string) []string {
+	var hits []string
+	has := func(m proto.Message) bool {
+		b, err := protojson.Marshal(m)
+		return err != nil || bytes.Contains(b, []byte(s))
+	}
+	for k, r := range got.Resources {
+		if has(r) {
+			hits = append(hits, "resource "+k)
+		}
+	}
+	for k, e := range got.Entitlements {
+		if has(e) {
+			hits = append(hits, "entitlement "+k)
+		}
+	}
+	for k, g := range got.Grants {
+		if has(g) {
+			hits = append(hits, "grant "+k)
+		}
+	}
+	sort.Strings(hits)
+	return hits
 }
 
 func TestRejectedTokenExitsNonZeroWithTheTokenMessage(t *testing.T) {
 	const token = "tok-wrong-5d1e2f3a4b5c6d7e8f9a0b1c"
 	ts, _ := countingServer(t, traysim.NewDefault(traysim.ShapeFull))
 	c1z := filepath.Join(t.TempDir(), "s.c1z")
-	r := run(t, nil, "--base-url", ts.URL, "--auth-token", token, "-f", c1z, "--log-level", "debug")
-	if r.code == 0 {
-		// baton-sdk v0.25.0 races two os.Exit calls when a one-shot run
-		// fails: the runner's exit with the error's code, and the child
-		// watcher's os.Exit(0) once the cancelled child is reaped
-		// (internal/connector/connector.go). Only that race may exit 0.
-		if !strings.Contains(r.out, "connector service quit expectedly") {
-			t.Fatalf("a rejected token exited 0 without the SDK's exit race:\n%s", tail(r.out))
-		}
-		t.Log("exit 0 from the SDK's child-watcher race; the error was still reported")
-	} else if r.code != 16 {
+	r := runCLI(t, nil, "--base-url", ts.URL, "--auth-token", token, "-f", c1z, "--log-level", "debug")
+	if r.code != 16 {
 		t.Errorf("exit code %d, want 16 (Unauthenticated)", r.code)
 	}
 	if _, err := os.Stat(c1z); err == nil {
@@ -165,7 +197,7 @@ func TestInvalidConfigurationFailsBeforeAnyRequest(t *testing.T) {
 		{[]string{"--base-url", ts.URL}, "auth-token"},
 	}
 	for _, c := range cases {
-		r := run(t, nil, append(c.args, "-f", filepath.Join(t.TempDir(), "s.c1z"))...)
+		r := runCLI(t, nil, append(c.args, "-f", filepath.Join(t.TempDir(), "s.c1z"))...)
 		if r.code == 0 || !strings.Contains(r.out, c.want) {
 			t.Errorf("%v: exit %d, output does not name %s:\n%s", c.args, r.code, c.want, tail(r.out))
 		}
@@ -176,7 +208,7 @@ func TestInvalidConfigurationFailsBeforeAnyRequest(t *testing.T) {
 }
 
 func TestCapabilitiesConfigAndVersionNeedNoToken(t *testing.T) {
-	r := run(t, nil, "capabilities")
+	r := runCLI(t, nil, "capabilities")
 	var caps struct {
 		ResourceTypeCapabilities []struct {
 			ResourceType struct{ ID string } `json:"resourceType"`
@@ -188,12 +220,12 @@ func TestCapabilitiesConfigAndVersionNeedNoToken(t *testing.T) {
 		t.Fatalf("capabilities: exit %d\n%s", r.code, tail(r.out))
 	}
 
-	r = run(t, nil, "config")
+	r = runCLI(t, nil, "config")
 	if r.code != 0 || !strings.Contains(r.out, `"auth-token"`) || !strings.Contains(r.out, `"isSecret": true`) {
 		t.Fatalf("config: exit %d\n%s", r.code, tail(r.out))
 	}
 
-	r = run(t, nil, "--version")
+	r = runCLI(t, nil, "--version")
 	if r.code != 0 || !strings.Contains(r.out, "v9.9.9-test") || !strings.Contains(r.out, "abc1234") || !strings.Contains(r.out, "2026-12-01") {
 		t.Fatalf("--version: exit %d: %q", r.code, r.out)
 	}
@@ -207,7 +239,7 @@ func TestConfigFileIsRead(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("auth-token: "+traysim.AdminToken+"\nbase-url: "+ts.URL+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := run(t, []string{"BATON_CONFIG_PATH=" + cfg}, "-f", filepath.Join(dir, "s.c1z"))
+	r := runCLI(t, []string{"BATON_CONFIG_PATH=" + cfg}, "-f", filepath.Join(dir, "s.c1z"))
 	if r.code != 0 || requests.Load() == 0 {
 		t.Fatalf("sync from a config file: exit %d, %d requests\n%s", r.code, requests.Load(), tail(r.out))
 	}
@@ -222,7 +254,7 @@ func tail(s string) string {
 }
 
 func TestReadmeShowsTheCurrentHelp(t *testing.T) {
-	r := run(t, nil, "--help")
+	r := runCLI(t, nil, "--help")
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -234,5 +266,20 @@ func TestReadmeShowsTheCurrentHelp(t *testing.T) {
 	usage, _, _ = strings.Cut(usage, "```")
 	if strings.TrimSpace(usage) != strings.TrimSpace(r.out) {
 		t.Fatal("README's Command line usage is not the current --help output: paste `baton-trayai --help` into it")
+	}
+}
+
+// Provisioning without --connector-account can lock the connector out:
+// the operator is told once, at start-up, naming the setting.
+func TestProvisioningWithoutTheConnectorAccountWarnsOnce(t *testing.T) {
+	ts, _ := countingServer(t, traysim.NewDefault(traysim.ShapeFull))
+	args := []string{"--base-url", ts.URL, "--auth-token", traysim.AdminToken, "--provisioning", "--log-format", "json"}
+	r := runCLI(t, nil, append(args, "-f", filepath.Join(t.TempDir(), "s.c1z"))...)
+	if n := strings.Count(r.out, "--connector-account (BATON_CONNECTOR_ACCOUNT) is not set"); r.code != 0 || n != 1 {
+		t.Fatalf("exit %d, warned %d times; want one warning:\n%s", r.code, n, tail(r.out))
+	}
+	r = runCLI(t, []string{"BATON_CONNECTOR_ACCOUNT=api-user-1@tray.acme.example"}, append(args, "-f", filepath.Join(t.TempDir(), "s.c1z"))...)
+	if r.code != 0 || strings.Contains(r.out, "is not set") {
+		t.Fatalf("warned although the connector account is set (exit %d):\n%s", r.code, tail(r.out))
 	}
 }

@@ -157,6 +157,24 @@ func (s *Server) AcceptInvite(inviteID, name string) (string, bool) {
 	return "", false
 }
 
+// RevokeToken makes a token unknown, as an admin revoking it in Tray.ai
+// does: every later request with it answers 401.
+func (s *Server) RevokeToken(raw string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.st.tokens, raw)
+}
+
+// SetOrgRole changes a user's organization role, as an admin in Tray.ai
+// would, without going through the API.
+func (s *Server) SetOrgRole(userID, roleName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.st.user(userID); u != nil {
+		u.OrgRoleID = s.st.orgRoleByName(roleName).ID
+	}
+}
+
 // APIUserID is the id of the user behind a token.
 func (s *Server) APIUserID(token string) string {
 	s.mu.Lock()

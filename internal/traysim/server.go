@@ -46,6 +46,13 @@ type Faults struct {
 	ForbiddenWorkspaces map[string]bool
 	// RepeatCursor makes list endpoints hand back the cursor they were given.
 	RepeatCursor bool
+	// RevokeAfter revokes the token of the request that follows the first
+	// RevokeAfter requests, as an admin revoking it mid-sync would.
+	RevokeAfter int
+	// HTMLWrites answers every write that succeeds with 200 and an HTML
+	// page, as a proxy in front of Tray might: "applied" after Tray made
+	// the change, "dropped" without passing the write on at all.
+	HTMLWrites string
 	// Seed makes the random faults reproducible.
 	Seed uint64
 }
@@ -195,6 +202,9 @@ func (s *Server) wrap(pattern string, h handler) http.HandlerFunc {
 		f := s.faults
 		s.counts[pattern]++
 		s.served++
+		if f.RevokeAfter > 0 && s.served == f.RevokeAfter+1 {
+			delete(s.st.tokens, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		}
 		limited := (s.limiter != nil && !s.limiter.Allow()) || (f.TooManyEvery > 0 && s.served%f.TooManyEvery == 0)
 		fail := f.ServerErrorRate > 0 && s.rng.Float64() < f.ServerErrorRate
 		malformed := r.Method == http.MethodGet && f.MalformedRate > 0 && s.rng.Float64() < f.MalformedRate
@@ -243,11 +253,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern string, h
 		}
 	}
 	s.mu.Lock()
+	htmlWrites := r.Method != http.MethodGet && s.faults.HTMLWrites != ""
+	if htmlWrites && s.faults.HTMLWrites == "dropped" {
+		s.mu.Unlock()
+		return writeProxyPage(w)
+	}
 	code, body := h(w, r, tok)
 	s.mu.Unlock()
 	if malformed && code == http.StatusOK {
 		writeMalformed(w, malformedKind)
 		return code
+	}
+	if htmlWrites && code >= 200 && code < 300 {
+		return writeProxyPage(w)
 	}
 	if body == nil {
 		w.WriteHeader(code)
@@ -280,12 +298,25 @@ func writeMalformed(w http.ResponseWriter, kind int) {
 	}
 }
 
+// writeProxyPage answers 200 with the page a captive or misconfigured
+// proxy sends instead of Tray's JSON.
+func writeProxyPage(w http.ResponseWriter) int {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, "<html><head><title>Access gateway</title></head><body>Your request is being processed.</body></html>")
+	return http.StatusOK
+}
+
 func writeJSON(w http.ResponseWriter, code int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(body)
 }
 
+// authenticate finds the request's token and what it may do now. An API
+// user's token acts with that user's current organization role, as Tray's
+// RBAC tokens do: it stops working when the user is deleted, and loses the
+// organization-wide rights (listing users, roles…) with the Admin role.
 func (s *Server) authenticate(r *http.Request) (Token, bool) {
 	h := r.Header.Get("Authorization")
 	raw, ok := strings.CutPrefix(h, "Bearer ")
@@ -295,7 +326,20 @@ func (s *Server) authenticate(r *http.Request) (Token, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tok, ok := s.st.tokens[raw]
-	return tok, ok
+	if !ok || tok.UserID == "" || tok.Kind == TokenWorkspace {
+		return tok, ok
+	}
+	u := s.st.user(tok.UserID)
+	if u == nil {
+		return Token{}, false
+	}
+	switch s.st.orgRole(u.OrgRoleID).Name {
+	case RoleOwner, RoleAdmin:
+		tok.Kind = TokenOrgAdmin
+	default:
+		tok.Kind = TokenOrgViewer
+	}
+	return tok, true
 }
 
 // Authorization levels from §2 of the reference.

@@ -9,6 +9,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -203,7 +204,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 		if err := c.limiter.Wait(ctx); err != nil {
 			return contextError(r.route, err, lastErr)
 		}
-		retryAfter, err := c.once(ctx, r, path)
+		retryAfter, answered, err := c.once(ctx, r, path)
 		if err == nil {
 			c.outage.succeeded()
 			return nil
@@ -216,10 +217,8 @@ func (c *Client) do(ctx context.Context, r request) error {
 			return err
 		}
 		if !rateLimited {
-			if since := c.outage.failed(time.Now()); since > c.opts.MaxOutage {
-				return status.Errorf(codes.Aborted,
-					"%s: Tray.ai has been failing for %s (last error: %s); giving up, check Tray.ai's status and run again",
-					r.route, since.Round(time.Second), status.Convert(err).Message())
+			if since, reached := c.outage.failed(time.Now(), answered); since > c.opts.MaxOutage {
+				return c.outageError(r.route, since, reached, err)
 			}
 		}
 		wait := c.backoff(attempt)
@@ -227,6 +226,10 @@ func (c *Client) do(ctx context.Context, r request) error {
 			wait = min(retryAfter, 60*time.Second)
 		}
 		if attempt >= c.opts.MaxAttempts {
+			if !rateLimited {
+				// An outage, not throttling: Unavailable, without a reset.
+				return err
+			}
 			// Hand the SDK an explicit reset time so its own retry waits
 			// this long instead of its fixed 60 s for a header-less 429.
 			return withResetAt(err, time.Now().Add(wait))
@@ -255,9 +258,24 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return half + rand.N(half+1) //nolint:gosec // jitter, not security
 }
 
+// outageError ends a run that the outage budget ran out on, saying whether
+// Tray answered at all: a host that never answers is a configuration or
+// network problem, a host that answers with errors is Tray's.
+func (c *Client) outageError(r route, since time.Duration, reached bool, last error) error {
+	if !reached {
+		return status.Errorf(codes.Aborted,
+			"%s: could not reach Tray.ai at %s for %s (last error: %s); giving up: check --region, --base-url and the network",
+			r, c.base.Host, since.Round(time.Second), status.Convert(last).Message())
+	}
+	return status.Errorf(codes.Aborted,
+		"%s: Tray.ai has been failing for %s (last error: %s); giving up, check Tray.ai's status and run again",
+		r, since.Round(time.Second), status.Convert(last).Message())
+}
+
 // once sends one HTTP request. retryAfter is -1 unless the answer was a
-// 429, in which case it is the server's Retry-After (0 when absent).
-func (c *Client) once(ctx context.Context, r request, path string) (time.Duration, error) {
+// 429, in which case it is the server's Retry-After (0 when absent);
+// answered tells whether an HTTP answer arrived at all.
+func (c *Client) once(ctx context.Context, r request, path string) (time.Duration, bool, error) {
 	u := c.base.JoinPath(path)
 	u.RawQuery = r.query.Encode()
 	ropts := []uhttp.RequestOption{
@@ -272,21 +290,21 @@ func (c *Client) once(ctx context.Context, r request, path string) (time.Duratio
 	}
 	req, err := c.http.NewRequest(ctx, r.route.method, u, ropts...)
 	if err != nil {
-		return -1, status.Errorf(codes.Internal, "%s: build request: %v", r.route, err)
+		return -1, false, status.Errorf(codes.Internal, "%s: build request: %v", r.route, err)
 	}
 	c.requests.Add(1)
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	l := ctxzap.Extract(ctx)
 	if isBodyTooLarge(err) {
-		return -1, c.tooLarge(r.route)
+		return -1, true, c.tooLarge(r.route)
 	}
 	if resp == nil {
 		l.Debug("baton-trayai: Tray.ai request failed", zap.Stringer("endpoint", r.route), zap.Error(err))
 		if err == nil {
 			err = status.Error(codes.Unavailable, "no response")
 		}
-		return -1, annotate(err, r.route, "request failed")
+		return -1, false, annotate(err, r.route, "request failed")
 	}
 	defer resp.Body.Close()
 	body, readErr := io.ReadAll(resp.Body)
@@ -294,19 +312,24 @@ func (c *Client) once(ctx context.Context, r request, path string) (time.Duratio
 		zap.Stringer("endpoint", r.route), zap.Int("status", resp.StatusCode),
 		zap.Duration("duration", time.Since(start)), zap.Int("bytes", len(body)))
 	if isBodyTooLarge(readErr) {
-		return -1, c.tooLarge(r.route)
+		return -1, true, c.tooLarge(r.route)
+	}
+	if isInviteCap(r.route, resp, body) {
+		var te trayError
+		_ = json.Unmarshal(body, &te)
+		return -1, true, inviteCapError(r.route, bounded(te.Message))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		retryAfter := time.Duration(-1)
 		if resp.StatusCode == http.StatusTooManyRequests {
 			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
-		return retryAfter, httpError(err, r.route, resp, body)
+		return retryAfter, true, httpError(err, r.route, resp, body)
 	}
 	if err != nil {
-		return -1, annotate(err, r.route, "read response")
+		return -1, true, annotate(err, r.route, "read response")
 	}
-	return -1, decodeAnswer(r.route.String(), resp.Header.Get("Content-Type"), body, r.out)
+	return -1, true, decodeAnswer(r.route, resp.Header.Get("Content-Type"), body, r.out)
 }
 
 func (c *Client) tooLarge(r route) error {
@@ -314,23 +337,28 @@ func (c *Client) tooLarge(r route) error {
 }
 
 // outageTracker remembers when the current run of consecutive failures
-// started, across all requests of a client.
+// started, across all requests of a client, and whether Tray answered
+// anything since.
 type outageTracker struct {
-	mu    sync.Mutex
-	since time.Time
+	mu      sync.Mutex
+	since   time.Time
+	reached bool
 }
 
-func (o *outageTracker) failed(now time.Time) time.Duration {
+// failed records a failure and returns how long the failures have lasted
+// and whether any of them was an HTTP answer.
+func (o *outageTracker) failed(now time.Time, answered bool) (time.Duration, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.since.IsZero() {
-		o.since = now
+		o.since, o.reached = now, false
 	}
-	return now.Sub(o.since)
+	o.reached = o.reached || answered
+	return now.Sub(o.since), o.reached
 }
 
 func (o *outageTracker) succeeded() {
 	o.mu.Lock()
-	o.since = time.Time{}
+	o.since, o.reached = time.Time{}, false
 	o.mu.Unlock()
 }

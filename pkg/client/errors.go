@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/uhttp"
@@ -25,10 +26,21 @@ type trayError struct {
 
 // decodeAnswer decodes a 2xx body into out. Writes answer {} or nothing
 // (the spec is not consistent) and a read with an empty body is an empty
-// page. Anything that is not JSON is an error naming the endpoint; these
-// are Unavailable because a proxy hiccup is the usual cause.
-func decodeAnswer(endpoint, contentType string, body []byte, out any) error {
-	if out == nil || len(bytes.TrimSpace(body)) == 0 {
+// page. Anything that is not JSON is an error naming the endpoint: for a
+// read it is Unavailable, because a proxy hiccup is the usual cause; for a
+// write it is unconfirmed, because whoever sent that page may or may not
+// have let the write through.
+func decodeAnswer(r route, contentType string, body []byte, out any) error {
+	endpoint := r.String()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if r.method != http.MethodGet && !isJSON(contentType) {
+		return unconfirmed(status.New(codes.Unavailable, fmt.Sprintf(
+			"%s: Tray.ai's answer is not JSON (%q, %s), so the change is unconfirmed; a proxy or the wrong --base-url may be in the way",
+			endpoint, contentType, snippet(body))))
+	}
+	if out == nil {
 		return nil
 	}
 	if !isJSON(contentType) {
@@ -54,9 +66,9 @@ func httpError(uerr error, r route, resp *http.Response, body []byte) error {
 	msg := ""
 	var te trayError
 	if isJSON(resp.Header.Get("Content-Type")) && json.Unmarshal(body, &te) == nil && te.Message != "" {
-		msg = te.Message
+		msg = bounded(strings.Join(strings.Fields(te.Message), " "))
 		if te.Code != nil && *te.Code != "" {
-			msg += " (code " + *te.Code + ")"
+			msg += " (code " + bounded(*te.Code) + ")"
 		}
 	} else if len(bytes.TrimSpace(body)) > 0 {
 		msg = snippet(body)
@@ -66,12 +78,53 @@ func httpError(uerr error, r route, resp *http.Response, body []byte) error {
 		text += ": " + msg
 	}
 	st := status.New(code, text)
-	if d := rateLimitDetail(uerr); d != nil {
-		if withD, err := st.WithDetails(d); err == nil {
-			st = withD
+	// Only a 429 is rate limiting: the detail makes the SDK wait and retry.
+	if resp.StatusCode == http.StatusTooManyRequests {
+		if d := rateLimitDetail(uerr); d != nil {
+			if withD, err := st.WithDetails(d); err == nil {
+				st = withD
+			}
 		}
 	}
 	return st.Err()
+}
+
+// inviteCapError reports Tray's cap of 100 invitations a day, which no
+// retry within the day lifts.
+func inviteCapError(r route, msg string) error {
+	return status.Errorf(codes.ResourceExhausted,
+		"%s: Tray.ai refused the invitation (%s): an organization may send 100 invitations a day; try again tomorrow, or create the account with --account-creation-mode create",
+		r, msg)
+}
+
+// isInviteCap tells the daily invitation cap from ordinary rate limiting
+// on POST /core/v1/invites. Tray answers both with 429 and documents
+// neither message, so the cap is recognized by a message about
+// invitations or a day, and anything else is paced and retried.
+func isInviteCap(r route, resp *http.Response, body []byte) bool {
+	if r != routeInviteUser || resp.StatusCode != http.StatusTooManyRequests {
+		return false
+	}
+	var te trayError
+	if json.Unmarshal(body, &te) != nil {
+		return false
+	}
+	m := strings.ToLower(te.Message)
+	return strings.Contains(m, "invit") || strings.Contains(m, "day")
+}
+
+// unconfirmedError is a write Tray may or may not have applied.
+type unconfirmedError struct{ st *status.Status }
+
+func unconfirmed(st *status.Status) error              { return &unconfirmedError{st: st} }
+func (e *unconfirmedError) Error() string              { return e.st.Err().Error() }
+func (e *unconfirmedError) GRPCStatus() *status.Status { return e.st }
+
+// IsUnconfirmed reports a write answered with 2xx and a body that is not
+// JSON: the caller must read Tray's state to know whether it happened.
+func IsUnconfirmed(err error) bool {
+	var u *unconfirmedError
+	return errors.As(err, &u)
 }
 
 func rateLimitDetail(err error) *v2.RateLimitDescription {
@@ -158,17 +211,33 @@ func isJSON(contentType string) bool {
 	return ct == "application/json" || (strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json"))
 }
 
+// maxBodyInError bounds how much of a response body, or of Tray's message,
+// an error carries: enough to recognize a proxy's page, never a page of
+// user records.
+const maxBodyInError = 200
+
 // snippet is a short, single-line excerpt of a body for error messages.
 func snippet(body []byte) string {
-	s := strings.Join(strings.Fields(string(body)), " ")
-	const limit = 120
-	if len(s) > limit {
-		s = s[:limit] + "…"
+	if len(body) > 4*maxBodyInError {
+		body = body[:4*maxBodyInError]
 	}
+	s := bounded(strings.Join(strings.Fields(strings.ToValidUTF8(string(body), "")), " "))
 	if s == "" {
 		return "empty body"
 	}
 	return "body: " + s
+}
+
+// bounded cuts s to at most maxBodyInError bytes, at a UTF-8 boundary.
+func bounded(s string) string {
+	if len(s) <= maxBodyInError {
+		return s
+	}
+	cut := maxBodyInError
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // parseRetryAfter reads Retry-After in seconds or HTTP-date form; 0 when

@@ -3,6 +3,7 @@ package client
 import (
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // The decoders must turn any body into a page or an error, never a panic,
@@ -10,10 +11,10 @@ import (
 
 func fuzzPage[T identified](t *testing.T, body []byte, cursor string) {
 	var page Page[T]
-	if err := decodeAnswer("GET /fuzz", "application/json", body, &page); err != nil {
+	if err := decodeAnswer(routeListUsers, "application/json", body, &page); err != nil {
 		return
 	}
-	page, err := checkPage("GET /fuzz", cursor, page)
+	page, err := checkPage(routeListUsers.String(), cursor, page)
 	if err != nil {
 		return
 	}
@@ -64,17 +65,19 @@ func FuzzDecodeSingleObjects(f *testing.F) {
 	f.Add([]byte(`{"inviteId":"i","expires":"2025-01-08T10:00:00Z"}`))
 	f.Add([]byte(`{"message":"Forbidden","code":null}`))
 	f.Add([]byte(`{"expires":"not a date"}`))
-	f.Fuzz(func(_ *testing.T, body []byte) {
+	f.Fuzz(func(t *testing.T, body []byte) {
 		var u User
-		_ = decodeAnswer("GET /fuzz", "application/json", body, &u)
+		_ = decodeAnswer(routeGetUser, "application/json", body, &u)
 		_ = u.HasDetails()
 		_ = u.AccountType.Known()
 		var inv Invite
-		_ = decodeAnswer("POST /fuzz", "application/json", body, &inv)
+		_ = decodeAnswer(routeInviteUser, "application/json", body, &inv)
 		var m WorkspaceUser
-		_ = decodeAnswer("GET /fuzz", "application/json; charset=utf-8", body, &m)
+		_ = decodeAnswer(routeGetWorkspaceUser, "application/json; charset=utf-8", body, &m)
 		_ = m.HasRole()
-		_ = snippet(body)
+		if s := snippet(body); len(s) > len("body: ")+maxBodyInError+len("…") || !utf8.ValidString(s) {
+			t.Fatalf("snippet of %d bytes is %d bytes or not UTF-8", len(body), len(s))
+		}
 		_ = oneLine(string(body))
 		_ = parseRetryAfter(string(body), time.Now())
 	})

@@ -61,6 +61,10 @@ const DefaultRoleName = "Viewer"
 // DefaultRequestsPerSecond is --rate-limit's default.
 const DefaultRequestsPerSecond = client.DefaultRequestsPerSecond
 
+// DefaultOutageBudgetSeconds is how long Tray.ai may fail, by default,
+// before a run gives up.
+const DefaultOutageBudgetSeconds = 300
+
 // DefaultWorkspaceTypes are synced unless --workspace-types says otherwise.
 // Personal workspaces (one per user, only their owner in them) are left out.
 var DefaultWorkspaceTypes = client.WorkspaceTypeNames(
@@ -119,10 +123,28 @@ var (
 		field.WithDefaultValue(DefaultRoleName),
 	)
 
+	// OutageBudgetField bounds how long a run retries an API that keeps failing.
+	OutageBudgetField = field.IntField("outage-budget-seconds",
+		field.WithDisplayName("Outage budget (seconds)"),
+		field.WithDescription("How long Tray.ai may fail or be unreachable, without one successful request, before the run stops with an error"),
+		field.WithDefaultValue(DefaultOutageBudgetSeconds),
+	)
+	// ConnectorAccountField names the API user whose token the connector uses.
+	ConnectorAccountField = field.StringField("connector-account",
+		field.WithDisplayName("Connector's own account"),
+		field.WithDescription("Email or id of the Tray.ai API user whose token the connector uses; provisioning never removes or reduces its access"),
+	)
+	// ProtectedAccountsField names further accounts provisioning must not weaken.
+	ProtectedAccountsField = field.StringSliceField("protected-accounts",
+		field.WithDisplayName("Protected accounts"),
+		field.WithDescription("Emails or ids of further Tray.ai accounts whose access provisioning never removes or reduces (break-glass admins, other integrations)"),
+	)
+
 	// ConfigurationFields is the connector's schema, in --help order.
 	ConfigurationFields = []field.SchemaField{
-		AuthTokenField, RegionField, BaseURLField, WorkspaceTypesField, RateLimitField,
+		AuthTokenField, RegionField, BaseURLField, WorkspaceTypesField, RateLimitField, OutageBudgetField,
 		AccountCreationModeField, DefaultWorkspaceRoleField, FallbackOrgRoleField,
+		ConnectorAccountField, ProtectedAccountsField,
 	}
 	// FieldRelationships constrains fields; none are needed.
 	FieldRelationships = []field.SchemaFieldRelationship{}

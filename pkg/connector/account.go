@@ -92,6 +92,12 @@ func (u *userSyncer) CreateAccount(
 
 	if u.c.settings.AccountCreationMode == config.AccountCreationInvite {
 		inv, err := u.c.client.InviteUser(ctx, req.email, role.ID)
+		if client.IsUnconfirmed(err) {
+			// Tray lists no invitations, so there is nothing to re-read.
+			return nil, nil, nil, errorf(codes.Unknown,
+				"invite %s: Tray.ai's answer was not JSON, so whether the invitation went out is unknown (Tray.ai cannot list invitations): ask the invitee before inviting again",
+				req.email)
+		}
 		if err != nil {
 			return nil, nil, nil, wrapf(err, "invite %s", req.email)
 		}
@@ -107,6 +113,13 @@ func (u *userSyncer) CreateAccount(
 	}
 
 	created, err := u.c.client.CreateUser(ctx, req.name, req.email, role.ID)
+	if client.IsUnconfirmed(err) {
+		// Whether Tray made the user shows in the user list.
+		var found bool
+		if created, found, err = u.c.findUserByEmail(ctx, req.email); err == nil && !found {
+			err = errorf(codes.Unavailable, "create user %s: Tray.ai's answer was not JSON and there is no such user in Tray.ai: nothing changed, so trying again is safe", req.email)
+		}
+	}
 	if err != nil {
 		if status.Code(err) == codes.InvalidArgument {
 			// A concurrent or retried create may have won the race.
@@ -215,7 +228,16 @@ func (u *userSyncer) Delete(ctx context.Context, id *v2.ResourceId, _ *v2.Resour
 		return nil, errorf(codes.FailedPrecondition,
 			"%s is the organization Owner and cannot be deleted: transfer ownership in Tray.ai first", displayUser(user))
 	}
-	err = u.c.client.DeleteUser(ctx, userID)
+	if err := u.c.guard(ctx, user, "delete "+displayUser(user)); err != nil {
+		return nil, err
+	}
+	err = settle(u.c.client.DeleteUser(ctx, userID), func() (bool, error) {
+		_, err := u.c.client.GetUser(ctx, userID)
+		if isNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
 	if gone, err := absent(err, "delete user %s", userID); gone || err != nil {
 		return deletedIf(gone), err
 	}

@@ -3,41 +3,55 @@ package connector
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
-func TestForEachConcurrentlyBoundsAndStopsOnError(t *testing.T) {
-	var inFlight, peak, ran atomic.Int32
-	gate := make(chan struct{})
-	done := make(chan error)
-	go func() {
-		done <- forEachConcurrently(context.Background(), 20, 3, func(_ context.Context, i int) error {
-			n := inFlight.Add(1)
-			defer inFlight.Add(-1)
-			for {
-				p := peak.Load()
-				if n <= p || peak.CompareAndSwap(p, n) {
-					break
-				}
+// forEachConcurrently must run exactly limit calls at once: no more (the
+// rate budget), and no fewer (latency would then leave the budget idle).
+func TestForEachConcurrentlyRunsExactlyLimitAtOnce(t *testing.T) {
+	const n, limit = 20, 3
+	var (
+		inFlight, peak, ran atomic.Int32
+		mu                  sync.Mutex
+		arrived             int
+		allIn               = make(chan struct{})
+	)
+	err := forEachConcurrently(context.Background(), n, limit, func(_ context.Context, i int) error {
+		now := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		raise(&peak, now)
+		ran.Add(1)
+		if i < limit {
+			// The first calls wait for each other: they all run at once
+			// only if the calls really are concurrent.
+			mu.Lock()
+			arrived++
+			if arrived == limit {
+				close(allIn)
 			}
-			ran.Add(1)
-			if i == 0 {
-				<-gate // hold one worker until the others have piled up
+			mu.Unlock()
+			select {
+			case <-allIn:
+			case <-time.After(10 * time.Second):
+				return errors.New("the first calls never ran at the same time")
 			}
-			return nil
-		})
-	}()
-	close(gate)
-	if err := <-done; err != nil {
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if ran.Load() != 20 || peak.Load() > 3 {
-		t.Fatalf("ran %d, peak concurrency %d: want 20 and at most 3", ran.Load(), peak.Load())
+	if ran.Load() != n || peak.Load() != limit {
+		t.Fatalf("ran %d, peak concurrency %d: want %d calls, %d at once", ran.Load(), peak.Load(), n, limit)
 	}
+}
 
+func TestForEachConcurrentlyStopsOnTheFirstError(t *testing.T) {
 	boom := errors.New("boom")
-	ran.Store(0)
+	var ran atomic.Int32
 	err := forEachConcurrently(context.Background(), 1000, 2, func(ctx context.Context, i int) error {
 		ran.Add(1)
 		if i == 5 {
@@ -47,5 +61,15 @@ func TestForEachConcurrentlyBoundsAndStopsOnError(t *testing.T) {
 	})
 	if !errors.Is(err, boom) || ran.Load() >= 1000 {
 		t.Fatalf("err %v after %d items: want the first error and the rest cancelled", err, ran.Load())
+	}
+}
+
+// raise lifts max to v if v is larger.
+func raise(max *atomic.Int32, v int32) {
+	for {
+		cur := max.Load()
+		if v <= cur || max.CompareAndSwap(cur, v) {
+			return
+		}
 	}
 }

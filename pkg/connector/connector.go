@@ -58,6 +58,7 @@ func NewWithSettings(ctx context.Context, s Settings, opts *cli.ConnectorOpts) (
 		Token:             s.Token,
 		UserAgent:         "baton-trayai/" + Version,
 		RequestsPerSecond: float64(s.RequestsPerSecond),
+		MaxOutage:         s.OutageBudget,
 	}
 	if s.tuneClient != nil {
 		s.tuneClient(&copts)

@@ -116,6 +116,26 @@ func grantedUser(principal *v2.Resource, e *v2.Entitlement, resourceTypeID strin
 	return userID, nil
 }
 
+// settle decides a write whose 2xx answer was not JSON (a proxy's page,
+// most likely) by reading Tray's state again, as a repeated grant would:
+// nil when the state is what the write wanted, a retryable error when it
+// is not. Any other outcome of the write passes through unchanged.
+func settle(err error, check func() (bool, error)) error {
+	if !client.IsUnconfirmed(err) {
+		return err
+	}
+	done, cerr := check()
+	switch {
+	case cerr != nil:
+		return wrapf(cerr, "re-read Tray.ai after an answer that was not JSON")
+	case done:
+		return nil
+	default:
+		return errorf(codes.Unavailable, "Tray.ai answered with a page that is not JSON and the change is not in Tray.ai: nothing changed, so trying again is safe (%s)",
+			status.Convert(err).Message())
+	}
+}
+
 // isNotFound reports a 404 from Tray.
 func isNotFound(err error) bool { return status.Code(err) == codes.NotFound }
 

@@ -409,3 +409,62 @@ func TestDeleteAccount(t *testing.T) {
 		t.Fatal("the Owner was deleted")
 	}
 }
+
+// A proxy that answers a write with its own page leaves the write
+// unconfirmed: the connector reads Tray's state to decide, as a repeated
+// grant would, and reports success only when the change is there. The
+// syncers are called directly: through the SDK a retryable failure is
+// retried for a minute and a half.
+func TestWritesAnsweredWithAProxyPageAreSettledByRereading(t *testing.T) {
+	for _, mode := range []string{"applied", "dropped"} {
+		t.Run(mode, func(t *testing.T) {
+			p := newProvisioning(t, func(s *Settings) { s.AccountCreationMode = config.AccountCreationCreate })
+			ctx := context.Background()
+			ws, u := p.sharedWorkspaceAndOutsider(t)
+			sn := p.sim.Snapshot()
+			contributor := sn.OrgRoleByName("Contributor")
+			victim, promoted := sn.Users[4], sn.Users[len(sn.Users)-1]
+			p.sim.AddMember(ws.ID, victim.ID, traysim.RoleViewer)
+			p.sim.SetFaults(traysim.Faults{HTMLWrites: mode})
+			workspaces, roles, users := &workspaceSyncer{c: p.conn}, &roleSyncer{c: p.conn}, &userSyncer{c: p.conn}
+			principal := func(id string) *v2.Resource { return p.got.Resources["user/"+id] }
+
+			check := func(what string, err error, changed bool) {
+				t.Helper()
+				switch {
+				case mode == "applied" && err != nil:
+					t.Errorf("%s: the change is in Tray.ai, yet: %v", what, err)
+				case mode == "dropped" && status.Code(err) != codes.Unavailable:
+					t.Errorf("%s: the change never reached Tray.ai, yet: %v (want Unavailable, safe to retry)", what, err)
+				case changed != (mode == "applied"):
+					t.Errorf("%s: simulator changed=%v in mode %s", what, changed, mode)
+				}
+			}
+			_, _, err := workspaces.Grant(ctx, principal(u.ID), p.got.Entitlements["workspace:"+ws.ID+":"+ws.RoleByName("Viewer").ID])
+			_, member := memberRole(p, ws.ID, u.ID)
+			check("add to workspace", err, member)
+
+			memberEnt := p.got.Entitlements["workspace:"+ws.ID+":member"]
+			_, err = workspaces.Revoke(ctx, v2.Grant_builder{Entitlement: memberEnt, Principal: v2.Resource_builder{
+				Id: v2.ResourceId_builder{ResourceType: userTypeID, Resource: victim.ID}.Build()}.Build()}.Build())
+			_, still := memberRole(p, ws.ID, victim.ID)
+			check("remove from workspace", err, !still)
+
+			_, _, err = roles.Grant(ctx, principal(promoted.ID), p.got.Entitlements["role:"+contributor.ID+":assigned"])
+			x, _ := p.sim.Snapshot().User(promoted.ID)
+			check("set org role", err, x.OrgRoleID == contributor.ID)
+
+			_, err = users.Delete(ctx, v2.ResourceId_builder{ResourceType: userTypeID, Resource: victim.ID}.Build(), nil)
+			_, exists := p.sim.Snapshot().User(victim.ID)
+			check("delete user", err, !exists)
+
+			profile, _ := structpb.NewStruct(map[string]any{"email": "proxied@acme.example", "name": "Proxied Person"})
+			res, _, _, err := users.CreateAccount(ctx, v2.AccountInfo_builder{Profile: profile}.Build(), nil)
+			_, created := p.sim.Snapshot().UserByEmail("proxied@acme.example")
+			check("create user", err, created)
+			if mode == "applied" && res.(*v2.CreateAccountResponse_SuccessResult).GetResource().GetDisplayName() != "Proxied Person" {
+				t.Errorf("create user: result %v, want the created user", res)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
 	"github.com/conductorone/baton-trayai/internal/traysim"
@@ -151,16 +152,24 @@ func TestValidateTellsBadTokenFromMissingRights(t *testing.T) {
 	}
 }
 
+// A token revoked while a sync runs stops it at the next request, with the
+// token message, instead of retrying or emptying the c1z.
 func TestUnauthorizedMidSyncStopsTheSync(t *testing.T) {
 	sim := traysim.NewDefault(traysim.ShapeFull)
-	f := newFixture(t, sim, func(s *Settings) { s.Token = "revoked" })
+	const before = 5 // validation, users, roles, workspaces, a workspace's roles
+	sim.SetFaults(traysim.Faults{RevokeAfter: before})
+	f := newFixture(t, sim)
 	err := harness.Sync(context.Background(), f.srv.Client, t.TempDir()+"/sync.c1z", harness.SyncOptions{TmpDir: t.TempDir()})
-	if err == nil {
-		t.Fatal("a sync with a rejected token succeeded")
+	if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), "check --auth-token") {
+		t.Fatalf("sync error %v (%v): want Unauthenticated with what to check", err, status.Code(err))
 	}
-	if !strings.Contains(err.Error(), "rejected the API token") {
-		t.Fatalf("sync error %q does not say the token was rejected", err)
+	if n := strings.Count(err.Error(), "baton-trayai:"); n != 1 {
+		t.Errorf("the error names the connector %d times: %q", n, err)
+	}
+	_, statuses := sim.Counts()
+	if statuses[200] != before || statuses[401] != 1 {
+		t.Fatalf("answers %v: want %d successes, then one 401 and nothing more", statuses, before)
 	}
 	_, verr := f.srv.Client.Validate(context.Background(), &v2.ConnectorServiceValidateRequest{})
-	wantCode(t, verr, codes.Unauthenticated, "API token")
+	wantCode(t, verr, codes.Unauthenticated, "rejected the API token")
 }

@@ -16,9 +16,6 @@ import (
 // across role resources: a Tray user holds exactly one organization role.
 const orgRoleExclusionGroup = "trayai-org-role"
 
-// orgRoleOrder ranks roles for the exclusion group (higher = more privilege).
-var orgRoleOrder = map[string]uint32{"viewer": 1, "contributor": 2, "admin": 3, "owner": 4}
-
 type roleSyncer struct {
 	c *Connector
 }
@@ -55,9 +52,9 @@ func (r *roleSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 // is the group's default: revoking any other role moves the user to it.
 func (r *roleSyncer) Entitlements(_ context.Context, res *v2.Resource, _ rs.SyncOpAttrs) ([]*v2.Entitlement, *rs.SyncOpResults, error) {
 	name := res.GetDisplayName()
-	group := ent.WithExclusionGroupOrder(orgRoleExclusionGroup, orgRoleOrder[strings.ToLower(name)])
+	group := ent.WithExclusionGroupOrder(orgRoleExclusionGroup, rankOf(name))
 	if strings.EqualFold(name, r.c.settings.FallbackOrgRole) {
-		group = ent.WithExclusionGroupDefault(orgRoleExclusionGroup, orgRoleOrder[strings.ToLower(name)])
+		group = ent.WithExclusionGroupDefault(orgRoleExclusionGroup, rankOf(name))
 	}
 	e := ent.NewAssignmentEntitlement(res, roleAssignedSlug,
 		ent.WithGrantableTo(userResourceType),

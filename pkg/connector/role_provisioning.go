@@ -42,7 +42,12 @@ func (r *roleSyncer) Grant(ctx context.Context, principal *v2.Resource, e *v2.En
 		return nil, nil, errorf(codes.FailedPrecondition,
 			"the Owner role cannot be granted: a Tray.ai organization has exactly one Owner; transfer ownership in Tray.ai")
 	}
-	if err := r.c.client.SetUserOrgRole(ctx, userID, target.ID); err != nil {
+	if user.Role == nil || reduces(user.Role.Name, target.Name) {
+		if err := r.c.guard(ctx, user, "change the organization role of "+displayUser(user)+" to "+target.Name); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := r.c.setOrgRole(ctx, userID, target); err != nil {
 		return nil, nil, wrapf(err, "set organization role of %s to %s", userID, target.Name)
 	}
 	var annos annotations.Annotations
@@ -86,10 +91,24 @@ func (r *roleSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.Annot
 			"%s is the fallback organization role and every Tray.ai user holds one role: grant %s another role instead, or delete the account",
 			fallback.Name, displayUser(user))
 	}
-	if err := r.c.client.SetUserOrgRole(ctx, userID, fallback.ID); err != nil {
+	if reduces(user.Role.Name, fallback.Name) {
+		if err := r.c.guard(ctx, user, "revoke the "+user.Role.Name+" organization role of "+displayUser(user)); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.c.setOrgRole(ctx, userID, fallback); err != nil {
 		return nil, wrapf(err, "move %s to organization role %s", userID, fallback.Name)
 	}
 	return nil, nil
+}
+
+// setOrgRole sets a user's organization role, settling an unconfirmed
+// answer by reading the user again.
+func (c *Connector) setOrgRole(ctx context.Context, userID string, role client.Role) error {
+	return settle(c.client.SetUserOrgRole(ctx, userID, role.ID), func() (bool, error) {
+		u, err := c.client.GetUser(ctx, userID)
+		return u.Role != nil && u.Role.ID == role.ID, err
+	})
 }
 
 func ownerError(u client.User) error {

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 
 	"google.golang.org/grpc/codes"
@@ -21,6 +22,10 @@ type Settings struct {
 	AccountCreationMode  string
 	DefaultWorkspaceRole string
 	FallbackOrgRole      string
+	// OutageBudget is how long Tray may fail before a run gives up.
+	OutageBudget time.Duration
+	// Protected are the accounts provisioning never weakens.
+	Protected protection
 
 	// tuneClient lets tests shorten backoffs; nil in production.
 	tuneClient func(*client.Options)
@@ -109,6 +114,18 @@ func ParseSettings(cfg *config.Trayai) (Settings, error) {
 	}
 	if isOwnerName(s.FallbackOrgRole) {
 		return Settings{}, invalid("--fallback-org-role cannot be Owner: use Viewer, Contributor or Admin")
+	}
+	switch budget := cfg.OutageBudgetSeconds; {
+	case budget == 0:
+		s.OutageBudget = config.DefaultOutageBudgetSeconds * time.Second
+	case budget < 1 || budget > 24*3600:
+		return Settings{}, invalid("--outage-budget-seconds %d is out of range: use 1 to 86400", budget)
+	default:
+		s.OutageBudget = time.Duration(budget) * time.Second
+	}
+	var err error
+	if s.Protected, err = parseProtection(cfg.ConnectorAccount, cfg.ProtectedAccounts); err != nil {
+		return Settings{}, err
 	}
 	return s, nil
 }

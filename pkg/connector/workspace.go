@@ -3,7 +3,6 @@ package connector
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
@@ -22,9 +21,6 @@ const (
 	profileDescription   = "description"
 	profileTaskLimit     = "monthly_task_limit"
 )
-
-// workspaceRoleOrder ranks workspace roles for the exclusion group.
-var workspaceRoleOrder = map[string]uint32{"viewer": 1, "contributor": 2, "admin": 3}
 
 type workspaceSyncer struct {
 	c *Connector
@@ -137,7 +133,7 @@ func workspaceRoleEntitlement(res *v2.Resource, role client.Role) *v2.Entitlemen
 		ent.WithDisplayName(fmt.Sprintf("%s in workspace %s", roleName, wsName)),
 		ent.WithDescription(fmt.Sprintf("Holds the %s role in the Tray.ai workspace %s", roleName, wsName)),
 		// One role per member per workspace.
-		ent.WithExclusionGroupOrder("trayai-workspace-role:"+res.GetId().GetResource(), workspaceRoleOrder[strings.ToLower(role.Name)]),
+		ent.WithExclusionGroupOrder("trayai-workspace-role:"+res.GetId().GetResource(), rankOf(role.Name)),
 	)
 }
 

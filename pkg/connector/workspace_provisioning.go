@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"fmt"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/annotations"
@@ -53,7 +54,14 @@ func (w *workspaceSyncer) Grant(ctx context.Context, principal *v2.Resource, e *
 	if target.member || (current.HasRole() && current.Role.ID == role.ID) {
 		return []*v2.Grant{grant.NewGrant(wsRes, target.slug(role), principal.GetId())}, annotations.New(&v2.GrantAlreadyExists{}), nil
 	}
-	if err := w.c.client.SetWorkspaceUserRole(ctx, wsID, userID, role.ID); err != nil {
+	if from := target.roleName(current); from == "" || reduces(from, role.Name) {
+		change := fmt.Sprintf("change the role of %s in workspace %s to %s", userID, target.ws.Name, role.Name)
+		if err := w.c.guard(ctx, client.User{ID: userID, Email: current.Email}, change); err != nil {
+			return nil, nil, err
+		}
+	}
+	err = settle(w.c.client.SetWorkspaceUserRole(ctx, wsID, userID, role.ID), w.holds(ctx, wsID, userID, role.ID))
+	if err != nil {
 		if status.Code(err) == codes.InvalidArgument {
 			return nil, nil, errorf(codes.FailedPrecondition,
 				"Tray.ai refused to change %s's role in workspace %s (%s); organization Owners and Admins keep their role in every workspace",
@@ -73,7 +81,7 @@ func (w *workspaceSyncer) Grant(ctx context.Context, principal *v2.Resource, e *
 // concurrent or retried grant got there first), that is success only when
 // they now hold the intended role.
 func (w *workspaceSyncer) addMember(ctx context.Context, wsID, userID, roleID string) error {
-	err := w.c.client.AddWorkspaceUser(ctx, wsID, userID, roleID)
+	err := settle(w.c.client.AddWorkspaceUser(ctx, wsID, userID, roleID), w.holds(ctx, wsID, userID, roleID))
 	if err == nil {
 		return nil
 	}
@@ -117,9 +125,30 @@ func (w *workspaceSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.
 		// They hold another role: this grant no longer exists.
 		return alreadyRevoked(), nil
 	}
-	err = w.c.client.RemoveWorkspaceUser(ctx, wsID, userID)
+	if err := w.c.guard(ctx, client.User{ID: userID, Email: current.Email}, "remove "+userID+" from workspace "+ws.Name); err != nil {
+		return nil, err
+	}
+	err = settle(w.c.client.RemoveWorkspaceUser(ctx, wsID, userID), func() (bool, error) {
+		_, err := w.c.client.GetWorkspaceUser(ctx, wsID, userID)
+		if isNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
 	gone, err := absent(err, "remove %s from workspace %s", userID, wsID)
 	return revokedIf(gone), err
+}
+
+// holds is the check that settles an unconfirmed add or role change: the
+// user is now a member with the role.
+func (w *workspaceSyncer) holds(ctx context.Context, wsID, userID, roleID string) func() (bool, error) {
+	return func() (bool, error) {
+		m, err := w.c.client.GetWorkspaceUser(ctx, wsID, userID)
+		if isNotFound(err) {
+			return false, nil
+		}
+		return m.HasRole() && m.Role.ID == roleID, err
+	}
 }
 
 // workspaceTarget is what a workspace entitlement means in Tray now.
@@ -128,6 +157,19 @@ type workspaceTarget struct {
 	roles  []client.Role
 	member bool
 	role   client.Role
+}
+
+// roleName is the name of the role a member holds, from the workspace's
+// role listing when the member's record carries only its id.
+func (t workspaceTarget) roleName(m client.WorkspaceUser) string {
+	if !m.HasRole() {
+		return ""
+	}
+	if m.Role.Name != "" {
+		return m.Role.Name
+	}
+	r, _ := findRole(t.roles, m.Role.ID)
+	return r.Name
 }
 
 // slug is the entitlement slug a grant of the target is reported under.

@@ -1,0 +1,83 @@
+//go:build !windows
+
+package outcome
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"syscall"
+)
+
+// Supervise runs this binary again, with the same arguments, as the worker
+// of the run and returns the exit code the run deserves. It returns false
+// when this process must run the command itself: it is the worker or the
+// SDK's connector process, or it cannot start the worker.
+func Supervise(ctx context.Context) (int, bool) {
+	if os.Getenv(EnvFile) != "" || slices.Contains(os.Args[1:], "_connector-service") {
+		return 0, false
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, false
+	}
+	journal, err := os.CreateTemp("", "baton-trayai-outcome-*")
+	if err != nil {
+		return 0, false
+	}
+	path := journal.Name()
+	_ = journal.Close()
+	defer os.Remove(path)
+
+	worker := exec.CommandContext(ctx, exe, os.Args[1:]...) //nolint:gosec // the same binary, with the arguments it was given
+	worker.Stdin, worker.Stdout, worker.Stderr = os.Stdin, os.Stdout, os.Stderr
+	worker.Env = append(os.Environ(), EnvFile+"="+path)
+	if err := worker.Start(); err != nil {
+		return 0, false
+	}
+	// The worker handles signals as the SDK does; the supervisor only
+	// passes them on, so that stopping a run works as it always has.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	go func() {
+		for s := range signals {
+			_ = worker.Process.Signal(s)
+		}
+	}()
+	status, note := exitStatus(worker.Wait())
+	signal.Stop(signals)
+	close(signals)
+	if note != "" {
+		fmt.Fprintln(os.Stderr, note)
+	}
+	records, err := Read(path)
+	if err != nil {
+		records = Records{}
+	}
+	code, why := Verdict(status, records, Written)
+	if why != "" {
+		fmt.Fprintln(os.Stderr, why)
+	}
+	return code, true
+}
+
+// exitStatus is the worker's exit code; a worker killed by a signal exits
+// 128 plus the signal's number, as a shell reports it.
+func exitStatus(err error) (int, string) {
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, ""
+	case errors.As(err, &exitErr):
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return CodeSignaled + int(ws.Signal()), fmt.Sprintf("baton-trayai: the connector was stopped by signal %s", ws.Signal())
+		}
+		return exitErr.ExitCode(), ""
+	default:
+		return 1, fmt.Sprintf("baton-trayai: waiting for the connector failed: %v", err)
+	}
+}
