@@ -186,7 +186,8 @@ func TestTimeoutsAreRetried(t *testing.T) {
 // and never a page of records; Tray's own message is bounded the same way.
 func TestErrorsCarryABoundedExcerptOfTheBody(t *testing.T) {
 	records := strings.Repeat(`{"id":"u","email":"person@acme.example","name":"Zoë Ærøskøbing"},`, 500)
-	longMessage, _ := json.Marshal(map[string]string{"message": strings.Repeat("é", 400)})
+	// An odd number of ASCII bytes first puts byte 200 inside a two-byte rune.
+	longMessage, _ := json.Marshal(map[string]string{"message": "x" + strings.Repeat("é", 400)})
 	for name, h := range map[string]http.Handler{
 		"a proxy page full of records": canned(502, "text/html", "<html>"+records+"</html>"),
 		"Tray's message":               canned(400, "application/json", string(longMessage)),
