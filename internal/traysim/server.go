@@ -29,6 +29,10 @@ type Faults struct {
 	RateLimit float64
 	// Burst is the bucket size; 0 means 50.
 	Burst int
+	// CompetitorRPS spends this many requests a second from the same
+	// bucket, as another integration of the organization would; with no
+	// RateLimit it spends nothing.
+	CompetitorRPS float64
 	// TooManyEvery answers every n-th request with a 429, deterministically.
 	TooManyEvery int
 	// RetryAfter adds a Retry-After header to 429s: "" (none, as Tray
@@ -84,10 +88,13 @@ type Server struct {
 	faults  Faults
 	limiter *rate.Limiter
 	rng     *rand.Rand
-	counts  map[string]int
-	status  map[int]int
-	served  int
-	mux     *http.ServeMux
+	// stopCompetitor ends the competing client of the current faults.
+	stopCompetitor func()
+	competitor     CompetitorStats
+	counts         map[string]int
+	status         map[int]int
+	served         int
+	mux            *http.ServeMux
 }
 
 // New returns a server seeded with a generated organization.
@@ -114,6 +121,10 @@ func NewDefault(shape Shape) *Server {
 func (s *Server) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.stopCompetitor != nil {
+		s.stopCompetitor()
+		s.stopCompetitor = nil
+	}
 	s.faults = f
 	s.rng = rand.New(rand.NewPCG(f.Seed, f.Seed+1)) //nolint:gosec // reproducible faults
 	s.limiter = nil
@@ -123,6 +134,55 @@ func (s *Server) SetFaults(f Faults) {
 			burst = 50
 		}
 		s.limiter = rate.NewLimiter(rate.Limit(f.RateLimit), burst)
+		if f.CompetitorRPS > 0 {
+			s.stopCompetitor = s.compete(s.limiter, f.CompetitorRPS)
+		}
+	}
+}
+
+// CompetitorStats counts the competing client's requests.
+type CompetitorStats struct {
+	Served int
+}
+
+// Competitor returns what the competing client has spent so far.
+func (s *Server) Competitor() CompetitorStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.competitor
+}
+
+// compete spends rps requests a second from the bucket until stopped. Its
+// requests are served whatever the bucket holds (a reservation borrows
+// from the tokens to come), so it really spends rps of the budget, and the
+// connector shares what is left.
+func (s *Server) compete(bucket *rate.Limiter, rps float64) func() {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(time.Duration(float64(time.Second) / rps))
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				s.mu.Lock()
+				bucket.Reserve()
+				s.competitor.Served++
+				s.mu.Unlock()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// Close stops the competing client, if any.
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopCompetitor != nil {
+		s.stopCompetitor()
+		s.stopCompetitor = nil
 	}
 }
 

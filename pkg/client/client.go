@@ -23,7 +23,6 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/uhttp"
 	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -38,8 +37,9 @@ const (
 	MaxPageSizeWsUsers    = 100
 )
 
-// DefaultRequestsPerSecond is the pace of a client whose Options name none.
-const DefaultRequestsPerSecond = 25
+// DefaultRequestsPerSecond is Tray.ai's documented rate per organization:
+// the ceiling of a client whose Options name none.
+const DefaultRequestsPerSecond = 30
 
 // Defaults for the other Options fields left at zero.
 const (
@@ -62,10 +62,11 @@ type Options struct {
 	Token string
 	// UserAgent is sent with every request.
 	UserAgent string
-	// RequestsPerSecond bounds the request rate of every client in this
-	// process that talks to the same host.
+	// RequestsPerSecond is the ceiling of the pace every client in this
+	// process that talks to the same host shares; the pace runs at it while
+	// Tray accepts every request and backs off when Tray answers 429.
 	RequestsPerSecond float64
-	// Burst is the limiter's bucket size.
+	// Burst is how many requests may go at once after a pause.
 	Burst int
 	// MaxAttempts bounds the tries of one request (1 = no retry).
 	MaxAttempts int
@@ -86,7 +87,7 @@ type Client struct {
 	base     *url.URL
 	token    string
 	http     *uhttp.BaseHttpClient
-	limiter  *rate.Limiter
+	pace     *pacer
 	opts     Options
 	outage   outageTracker
 	requests atomic.Int64
@@ -123,11 +124,11 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return nil, fmt.Errorf("build HTTP client: %w", err)
 	}
 	return &Client{
-		base:    base,
-		token:   opts.Token,
-		http:    bc,
-		limiter: sharedLimiter(base.Host, opts.RequestsPerSecond, opts.Burst),
-		opts:    opts,
+		base:  base,
+		token: opts.Token,
+		http:  bc,
+		pace:  sharedPacer(base.Host, opts.RequestsPerSecond, opts.Burst),
+		opts:  opts,
 	}, nil
 }
 
@@ -153,31 +154,9 @@ func orDefault[T int | int64 | float64 | time.Duration](v *T, def T) {
 // retries included.
 func (c *Client) RequestCount() int64 { return c.requests.Load() }
 
-var (
-	limitersMu sync.Mutex
-	limiters   = map[string]*rate.Limiter{}
-)
-
-// sharedLimiter returns the process-wide limiter for a host, so that every
-// client of one organization shares one request budget. A later call with a
-// different rate retunes the shared limiter.
-func sharedLimiter(host string, rps float64, burst int) *rate.Limiter {
-	limitersMu.Lock()
-	defer limitersMu.Unlock()
-	l, ok := limiters[host]
-	if !ok {
-		l = rate.NewLimiter(rate.Limit(rps), burst)
-		limiters[host] = l
-		return l
-	}
-	if l.Limit() != rate.Limit(rps) {
-		l.SetLimit(rate.Limit(rps))
-	}
-	if l.Burst() != burst {
-		l.SetBurst(burst)
-	}
-	return l
-}
+// Pace reports the pace this client shares with every client of its host
+// in this process: the current rate, its ceiling, and the 429s so far.
+func (c *Client) Pace() PaceStats { return c.pace.stats() }
 
 // request describes one API call.
 type request struct {
@@ -201,10 +180,18 @@ func (c *Client) do(ctx context.Context, r request) error {
 	idempotent := r.route.method == http.MethodGet
 	var lastErr error
 	for attempt := 1; ; attempt++ {
-		if err := c.limiter.Wait(ctx); err != nil {
+		sent, err := c.pace.wait(ctx)
+		if err != nil {
 			return contextError(r.route, err, lastErr)
 		}
 		retryAfter, answered, err := c.once(ctx, r, path)
+		if answered && status.Code(err) != codes.Unavailable {
+			// A 429 slows the pace; any other answer but a server error
+			// tells that the pace is accepted.
+			c.pace.outcome(sent, false)
+		} else if retryAfter >= 0 {
+			c.pace.outcome(sent, true)
+		}
 		if err == nil {
 			c.outage.succeeded()
 			return nil

@@ -101,7 +101,7 @@ var (
 	// RateLimitField is the client-side request rate.
 	RateLimitField = field.IntField("rate-limit",
 		field.WithDisplayName("Requests per second"),
-		field.WithDescription("Client-side limit on Tray.ai API requests per second (Tray.ai allows 30 per organization)"),
+		field.WithDescription("Most Tray.ai API requests per second (Tray.ai allows 30 per organization, shared by its integrations); the pace falls by itself while Tray.ai answers 429"),
 		field.WithDefaultValue(DefaultRequestsPerSecond),
 	)
 	// AccountCreationModeField chooses between invitation and direct creation.

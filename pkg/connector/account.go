@@ -198,7 +198,7 @@ func (c *Connector) findUserByEmail(ctx context.Context, email string) (client.U
 		if err != nil {
 			return client.User{}, false, wrapf(err, "look up %s", email)
 		}
-		users, err := c.completeUsers(ctx, page.Elements)
+		users, err := c.completeUsers(ctx, "", page.Elements)
 		if err != nil {
 			return client.User{}, false, err
 		}

@@ -7,15 +7,24 @@ import (
 )
 
 // syncCache holds what one sync may reuse: the SDK asks for a workspace's
-// roles once for entitlements and again for grants, and the user syncer
-// needs the Organization workspace's id. It is keyed by sync id and dropped
-// when a new sync starts, so nothing survives from one sync to the next.
+// roles once for entitlements and again for grants, the user syncer needs
+// the Organization workspace's id, and a page the SDK retries need not
+// look up again what its first attempt already found. It is keyed by sync
+// id and dropped when a new sync starts, so nothing survives from one sync
+// to the next.
 type syncCache struct {
-	mu     sync.Mutex
-	syncID string
-	roles  map[string]workspaceRoles
-	orgWS  *orgWorkspace
-	roster roster
+	mu      sync.Mutex
+	syncID  string
+	roles   map[string]workspaceRoles
+	orgWS   *orgWorkspace
+	roster  roster
+	lookups map[string]lookup
+}
+
+// lookup is a per-item GET of a page whose attempt may fail as a whole.
+type lookup struct {
+	value any
+	gone  bool // Tray answered 404: the item went away since the listing
 }
 
 // roster is every user's org role, in listing order, as the user listing
@@ -46,7 +55,9 @@ type orgWorkspace struct {
 	found bool
 }
 
-func newSyncCache() *syncCache { return &syncCache{roles: map[string]workspaceRoles{}} }
+func newSyncCache() *syncCache {
+	return &syncCache{roles: map[string]workspaceRoles{}, lookups: map[string]lookup{}}
+}
 
 // lock locks the cache for syncID, first dropping another sync's entries,
 // and reports whether it did. The caller unlocks c.mu. The SDK always sends
@@ -60,7 +71,31 @@ func (c *syncCache) lock(syncID string) bool {
 	c.roles = map[string]workspaceRoles{}
 	c.orgWS = nil
 	c.roster = roster{}
+	c.lookups = map[string]lookup{}
 	return true
+}
+
+func (c *syncCache) recall(syncID, key string) (lookup, bool) {
+	c.lock(syncID)
+	defer c.mu.Unlock()
+	l, ok := c.lookups[key]
+	return l, ok
+}
+
+func (c *syncCache) remember(syncID, key string, l lookup) {
+	c.lock(syncID)
+	defer c.mu.Unlock()
+	c.lookups[key] = l
+}
+
+// forget drops the lookups of a page that completed: only a failed page
+// keeps its lookups, for the SDK's retry of it.
+func (c *syncCache) forget(syncID string, keys []string) {
+	c.lock(syncID)
+	defer c.mu.Unlock()
+	for _, k := range keys {
+		delete(c.lookups, k)
+	}
 }
 
 // switchTo starts using syncID and reports whether that is a change.

@@ -51,13 +51,27 @@ feed:
 // detailConcurrency at a time, keeping their order. An item whose fetch
 // answers NotFound disappeared between the listing and the lookup and is
 // dropped; any other error fails the whole page.
-func fillIn[T any](ctx context.Context, items []T, complete func(T) bool, fetch func(context.Context, T) (T, error)) ([]T, error) {
+//
+// Within a sync (syncID set), every lookup is remembered in memo until the
+// page completes: when one lookup fails and the SDK retries the page, the
+// retry fetches only what the failed attempt did not get. key names an item.
+func fillIn[T any](ctx context.Context, memo *syncCache, syncID string, items []T,
+	key func(T) string, complete func(T) bool, fetch func(context.Context, T) (T, error),
+) ([]T, error) {
 	out := make([]T, len(items))
 	copy(out, items)
 	gone := make([]bool, len(items))
+	memoize := syncID != "" // outside a sync (provisioning) nothing is kept
 	err := forEachConcurrently(ctx, len(items), detailConcurrency, func(ctx context.Context, i int) error {
 		if complete(items[i]) {
 			return nil
+		}
+		k := key(items[i])
+		if memoize {
+			if l, ok := memo.recall(syncID, k); ok {
+				out[i], gone[i] = l.value.(T), l.gone
+				return nil
+			}
 		}
 		full, err := fetch(ctx, items[i])
 		switch {
@@ -68,10 +82,22 @@ func fillIn[T any](ctx context.Context, items []T, complete func(T) bool, fetch 
 		default:
 			out[i] = full
 		}
+		if memoize {
+			memo.remember(syncID, k, lookup{value: out[i], gone: gone[i]})
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if memoize {
+		var keys []string
+		for _, item := range items {
+			if !complete(item) {
+				keys = append(keys, key(item))
+			}
+		}
+		memo.forget(syncID, keys)
 	}
 	kept := out[:0]
 	for i := range out {

@@ -71,7 +71,9 @@ func NewWithSettings(ctx context.Context, s Settings, opts *cli.ConnectorOpts) (
 	if opts != nil && opts.SyncFilterIsExplicit() {
 		willSync = opts.WillSyncResourceType
 	}
-	return &Connector{client: cl, settings: s, cache: newSyncCache(), stats: newSyncStats(), willSync: willSync}, nil
+	stats := newSyncStats()
+	stats.pace = cl.Pace
+	return &Connector{client: cl, settings: s, cache: newSyncCache(), stats: stats, willSync: willSync}, nil
 }
 
 // ResourceSyncers returns one syncer per resource type.

@@ -2,18 +2,22 @@ package connector
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
+	"github.com/conductorone/baton-trayai/pkg/config"
 )
 
 func assertSameContents(t *testing.T, cleanGot, faultyGot harness.Contents) {
@@ -172,4 +176,77 @@ func TestUnauthorizedMidSyncStopsTheSync(t *testing.T) {
 	}
 	_, verr := f.srv.Client.Validate(context.Background(), &v2.ConnectorServiceValidateRequest{})
 	wantCode(t, verr, codes.Unauthenticated, "rejected the API token")
+}
+
+// Beside another integration spending half of Tray's budget, the pace
+// falls to what is left and the sync still writes exactly what a clean
+// run writes, with no page fetched twice.
+func TestSyncBesideACompetingClientEqualsCleanSync(t *testing.T) {
+	org := traysim.OrgOptions{Seed: 5, Users: 30, APIUsers: 2, SharedWorkspaces: 6, MembersPerWorkspace: 5}
+	clean := newFixture(t, traysim.New(traysim.Options{Org: org, Shape: traysim.ShapeMinimal}))
+	cleanGot := clean.sync(t)
+	_, cleanStatuses := clean.sim.Counts()
+
+	sim := traysim.New(traysim.Options{Org: org, Shape: traysim.ShapeMinimal})
+	// A small burst, so that the budget runs out within the first second.
+	sim.SetFaults(traysim.Faults{RateLimit: 30, Burst: 10, CompetitorRPS: 15})
+	t.Cleanup(sim.Close)
+	busy := newFixture(t, sim, func(s *Settings) {
+		s.RequestsPerSecond = config.DefaultRequestsPerSecond
+		s.tuneClient = nil // production pace and backoff
+	})
+	assertSameContents(t, cleanGot, busy.sync(t))
+	_, statuses := sim.Counts()
+	pace := busy.conn.client.Pace()
+	if statuses[429] == 0 || pace.TooMany != int64(statuses[429]) || pace.RequestsPerSecond >= pace.Ceiling {
+		t.Fatalf("answers %v, pace %+v: the competitor never pushed the pace down, so this proves nothing", statuses, pace)
+	}
+	if statuses[200] != cleanStatuses[200] {
+		t.Fatalf("%d successful requests, a clean run needs %d: work was redone after an exhausted retry", statuses[200], cleanStatuses[200])
+	}
+	t.Logf("answers %v; pace %+v", statuses, pace)
+}
+
+// When one lookup of a page fails for good, the SDK retries the page; the
+// retry fetches only the lookup that failed, not the whole page again.
+// Refetching every page under throttling was what tripled the requests of
+// a sync beside a busy integration, and grew the syncer's store with them.
+func TestARetriedPageFetchesOnlyWhatFailed(t *testing.T) {
+	sim := traysim.NewDefault(traysim.ShapeMinimal)
+	victim := sim.Snapshot().Users[7].ID
+	var failures atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/core/v1/users/"+victim && failures.Add(1) <= 6 { // every attempt of the first try
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = w.Write([]byte(`{"message":"Bad Gateway"}`))
+			return
+		}
+		sim.ServeHTTP(w, r)
+	})
+	f := newFixtureBehind(t, sim, h)
+	users := &userSyncer{c: f.conn}
+	opts := rs.SyncOpAttrs{SyncID: "sync-1"}
+	if _, _, err := users.List(context.Background(), nil, opts); status.Code(err) != codes.Unavailable {
+		t.Fatalf("first attempt: %v, want the lookup's failure", err)
+	}
+	first, _ := sim.Counts()
+	got, _, err := users.List(context.Background(), nil, opts) // the SDK's retry of the same page
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, _ := sim.Counts()
+	const lookups = "GET /core/v1/users/{userId}"
+	// The victim's failed attempts never reach the simulator, which counts the rest.
+	if n := len(sim.Snapshot().Users); len(got) != n || first[lookups] != n-1 || both[lookups]-first[lookups] != 1 {
+		t.Fatalf("%d users; lookups %d then %d more: want %d users, %d lookups, then only the one that failed",
+			len(got), first[lookups], both[lookups]-first[lookups], n, n-1)
+	}
+	// A completed page keeps nothing: the next sync looks everything up.
+	if _, _, err := users.List(context.Background(), nil, rs.SyncOpAttrs{SyncID: "sync-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := sim.Counts(); again[lookups]-both[lookups] != len(sim.Snapshot().Users) {
+		t.Fatalf("the next sync made %d lookups, want all %d", again[lookups]-both[lookups], len(sim.Snapshot().Users))
+	}
 }

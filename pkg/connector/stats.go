@@ -2,11 +2,14 @@ package connector
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/conductorone/baton-trayai/pkg/client"
 )
 
 // progressInterval spaces progress lines so a long sync shows movement
@@ -38,6 +41,8 @@ type syncStats struct {
 	lastLog          map[string]time.Time
 	now              func() time.Time
 	interval         time.Duration
+	// pace reports the client's pace for the progress lines; nil logs none.
+	pace func() client.PaceStats
 }
 
 func newSyncStats() *syncStats {
@@ -64,7 +69,14 @@ func (s *syncStats) page(l *zap.Logger, what string, items int, done bool) {
 	}
 	s.mu.Unlock()
 	if shouldLog || (done && pages > 1) {
-		l.Info("baton-trayai: sync progress", zap.String("listing", what), zap.Int("pages", pages), zap.Int("items", total))
+		fields := []zap.Field{zap.String("listing", what), zap.Int("pages", pages), zap.Int("items", total)}
+		if s.pace != nil {
+			// Why a sync slowed down: Tray.ai answered 429 and the pace fell.
+			p := s.pace()
+			fields = append(fields, zap.Float64("pace_rps", math.Round(p.RequestsPerSecond*10)/10),
+				zap.Float64("pace_ceiling_rps", p.Ceiling), zap.Int64("requests", p.Requests), zap.Int64("too_many_requests", p.TooMany))
+		}
+		l.Info("baton-trayai: sync progress", fields...)
 	}
 }
 

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -45,8 +46,14 @@ type fixture struct {
 
 func newFixture(t *testing.T, sim *traysim.Server, edit ...func(*Settings)) *fixture {
 	t.Helper()
+	return newFixtureBehind(t, sim, sim, edit...)
+}
+
+// newFixtureBehind serves sim through h, which may change what Tray answers.
+func newFixtureBehind(t *testing.T, sim *traysim.Server, h http.Handler, edit ...func(*Settings)) *fixture {
+	t.Helper()
 	t.Setenv("BATON_DISABLE_HTTP_CACHE", "true")
-	ts := httptest.NewServer(sim)
+	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	s := testSettings(ts.URL)
 	for _, e := range edit {

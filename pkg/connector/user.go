@@ -49,7 +49,7 @@ func (u *userSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 	if !ok {
 		return nil, nil, err
 	}
-	users, err := u.c.completeUsers(ctx, page.Elements)
+	users, err := u.c.completeUsers(ctx, opts.SyncID, page.Elements)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -73,8 +73,10 @@ func (u *userSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 
 // completeUsers fills in users whose list item lacks details. A user that
 // disappears between the list and the GET is dropped: it no longer exists.
-func (c *Connector) completeUsers(ctx context.Context, items []client.User) ([]client.User, error) {
-	return fillIn(ctx, items, client.User.HasDetails, func(ctx context.Context, item client.User) (client.User, error) {
+// syncID is the sync the page belongs to, or "" outside a sync.
+func (c *Connector) completeUsers(ctx context.Context, syncID string, items []client.User) ([]client.User, error) {
+	key := func(u client.User) string { return "user:" + u.ID }
+	return fillIn(ctx, c.cache, syncID, items, key, client.User.HasDetails, func(ctx context.Context, item client.User) (client.User, error) {
 		full, err := c.client.GetUser(ctx, item.ID)
 		if err != nil && !isNotFound(err) {
 			err = wrapf(err, "get user %s", item.ID)
@@ -141,7 +143,7 @@ func (u *userSyncer) GrantsForResourceType(ctx context.Context, _ string, opts r
 	if err != nil {
 		return nil, nil, wrapf(err, "list users for their grants")
 	}
-	users, err := u.c.completeUsers(ctx, page.Elements)
+	users, err := u.c.completeUsers(ctx, opts.SyncID, page.Elements)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -189,7 +189,7 @@ func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.
 	if err != nil {
 		return nil, nil, wrapf(err, "list workspace users %s", wsID)
 	}
-	members, err := w.c.completeMembers(ctx, wsID, page.Elements)
+	members, err := w.c.completeMembers(ctx, opts.SyncID, wsID, page.Elements)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -222,8 +222,9 @@ func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.
 
 // completeMembers fills in the role of members whose list item lacks it.
 // A member who left between the listing and the lookup is dropped.
-func (c *Connector) completeMembers(ctx context.Context, workspaceID string, items []client.WorkspaceUser) ([]client.WorkspaceUser, error) {
-	return fillIn(ctx, items, client.WorkspaceUser.HasRole, func(ctx context.Context, item client.WorkspaceUser) (client.WorkspaceUser, error) {
+func (c *Connector) completeMembers(ctx context.Context, syncID, workspaceID string, items []client.WorkspaceUser) ([]client.WorkspaceUser, error) {
+	key := func(m client.WorkspaceUser) string { return "member:" + workspaceID + ":" + m.ID }
+	return fillIn(ctx, c.cache, syncID, items, key, client.WorkspaceUser.HasRole, func(ctx context.Context, item client.WorkspaceUser) (client.WorkspaceUser, error) {
 		full, err := c.client.GetWorkspaceUser(ctx, workspaceID, item.ID)
 		if err != nil && !isNotFound(err) {
 			err = wrapf(err, "get workspace user %s in %s", item.ID, workspaceID)

@@ -25,6 +25,8 @@ type Config struct {
 	Latency                    time.Duration
 	// ServerRPS is the simulator's rate limit (Tray: 30, burst 50).
 	ServerRPS float64
+	// CompetitorRPS is spent from the same budget by another client.
+	CompetitorRPS float64
 	// ClientRPS is the connector's limiter; 0 keeps its default.
 	ClientRPS int
 	Workers   int
@@ -40,20 +42,27 @@ type Result struct {
 	Requests    int
 	Minimum     int
 	TooMany     int
-	Wall        time.Duration
-	PeakRSSMB   float64
-	// ConnectorRSSMB is the connector child process's peak (binary mode).
-	ConnectorRSSMB float64
-	Resources      int
-	Grants         int
+	// Succeeded counts 2xx answers: above the minimum, work was redone.
+	Succeeded  int
+	Competitor traysim.CompetitorStats
+	Wall       time.Duration
+	PeakRSSMB  float64
+	// Processes are the one-shot binary's processes' peaks (binary mode).
+	Processes peaks
+	Resources int
+	Grants    int
 }
 
 // Ratio is requests divided by the minimum.
 func (r Result) Ratio() float64 { return float64(r.Requests) / float64(r.Minimum) }
 
-// TimeRatio is wall time divided by the time the minimum takes at 30 rps.
+// budgetRPS is the share of Tray's 30 rps left to the connector.
+func (r Result) budgetRPS() float64 { return 30 - r.Config.CompetitorRPS }
+
+// TimeRatio is wall time divided by the time the minimum takes at the
+// rate left to the connector (30 rps, less what a competing client spends).
 func (r Result) TimeRatio() float64 {
-	return r.Wall.Seconds() / (float64(r.Minimum) / 30)
+	return r.Wall.Seconds() / (float64(r.Minimum) / r.budgetRPS())
 }
 
 // Run performs one benchmark sync.
@@ -62,7 +71,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		Org:   traysim.OrgOptions{Seed: 11, Users: cfg.Users, APIUsers: 2, SharedWorkspaces: cfg.Workspaces, MembersPerWorkspace: cfg.Members},
 		Shape: cfg.Shape,
 	})
-	sim.SetFaults(traysim.Faults{RateLimit: cfg.ServerRPS, Burst: 50, Latency: cfg.Latency})
+	sim.SetFaults(traysim.Faults{RateLimit: cfg.ServerRPS, Burst: 50, Latency: cfg.Latency, CompetitorRPS: cfg.CompetitorRPS})
+	defer sim.Close()
 	ts := httptest.NewServer(sim)
 	defer ts.Close()
 
@@ -77,10 +87,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "sync.c1z")
 
-	var peak, child float64
+	var peak float64
+	var procs peaks
 	start := time.Now()
 	if cfg.Binary != "" {
-		peak, child, err = runBinary(ctx, cfg.Binary, ts.URL, path, cfg.ClientRPS, cfg.Workers)
+		procs, err = runBinary(ctx, cfg.Binary, ts.URL, path, cfg.ClientRPS, cfg.Workers)
 		if err != nil {
 			return Result{}, err
 		}
@@ -104,8 +115,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	wall := time.Since(start)
 
 	counts, statuses := sim.Counts()
-	res := Result{Config: cfg, PerEndpoint: counts, TooMany: statuses[429], Wall: wall,
-		Minimum: Minimum(sim.Snapshot(), cfg.Shape, settings.WorkspaceTypes), PeakRSSMB: peak, ConnectorRSSMB: child}
+	res := Result{Config: cfg, PerEndpoint: counts, TooMany: statuses[429], Succeeded: statuses[200] + statuses[204], Wall: wall,
+		Competitor: sim.Competitor(),
+		Minimum:    Minimum(sim.Snapshot(), cfg.Shape, settings.WorkspaceTypes), PeakRSSMB: peak, Processes: procs}
 	for _, n := range counts {
 		res.Requests += n
 	}
@@ -155,12 +167,17 @@ func Print(w io.Writer, r Result) {
 	for _, k := range keys {
 		fmt.Fprintf(w, "   %7d  %s\n", r.PerEndpoint[k], k)
 	}
-	fmt.Fprintf(w, "   requests %d, theoretical minimum %d (x%.3f), 429s %d\n", r.Requests, r.Minimum, r.Ratio(), r.TooMany)
-	minTime := time.Duration(float64(r.Minimum) / 30 * float64(time.Second))
-	fmt.Fprintf(w, "   wall %s, minimum at 30 rps %s (x%.2f), %d resources, %d grants\n",
-		r.Wall.Round(100*time.Millisecond), minTime.Round(100*time.Millisecond), r.TimeRatio(), r.Resources, r.Grants)
+	fmt.Fprintf(w, "   requests %d, theoretical minimum %d (x%.3f), 429s %d (%.2f%%), successes %d\n",
+		r.Requests, r.Minimum, r.Ratio(), r.TooMany, 100*float64(r.TooMany)/float64(r.Requests), r.Succeeded)
+	if r.Config.CompetitorRPS > 0 {
+		fmt.Fprintf(w, "   competing client at %.0f rps: %d requests served\n", r.Config.CompetitorRPS, r.Competitor.Served)
+	}
+	minTime := time.Duration(float64(r.Minimum) / r.budgetRPS() * float64(time.Second))
+	fmt.Fprintf(w, "   wall %s, minimum at %.0f rps %s (x%.2f), %d resources, %d grants\n",
+		r.Wall.Round(100*time.Millisecond), r.budgetRPS(), minTime.Round(100*time.Millisecond), r.TimeRatio(), r.Resources, r.Grants)
 	if r.Config.Binary != "" {
-		fmt.Fprintf(w, "   peak RSS: syncer process %.0f MB, connector process %.0f MB (one-shot binary)\n", r.PeakRSSMB, r.ConnectorRSSMB)
+		fmt.Fprintf(w, "   peak RSS: syncer process %.0f MB, connector process %.0f MB, supervisor %.0f MB (one-shot binary)\n",
+			r.Processes.SyncerMB, r.Processes.ConnectorMB, r.Processes.SupervisorMB)
 	} else {
 		fmt.Fprintf(w, "   peak RSS %.0f MB (syncer, connector and simulator in one process)\n", r.PeakRSSMB)
 	}

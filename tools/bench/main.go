@@ -21,6 +21,7 @@ func main() {
 	members := flag.Int("members", 40, "average members per shared workspace")
 	latency := flag.Duration("latency", 20*time.Millisecond, "simulated latency per request")
 	serverRPS := flag.Float64("server-rps", 30, "simulator rate limit (Tray.ai: 30)")
+	competitorRPS := flag.Float64("competitor-rps", 0, "requests a second another client spends from the same budget")
 	clientRPS := flag.Int("rate-limit", 0, "connector --rate-limit (0: its default)")
 	shapes := flag.String("shapes", "full,minimal", "list shapes to run: "+strings.Join(traysim.ShapeNames(), ", "))
 	workers := flag.Int("workers", 0, "SDK --workers")
@@ -39,7 +40,7 @@ func main() {
 	}
 	for _, shape := range runs {
 		r, err := Run(context.Background(), Config{Users: *users, Workspaces: *workspaces, Members: *members,
-			Shape: shape, Latency: *latency, ServerRPS: *serverRPS, ClientRPS: *clientRPS, Workers: *workers, Binary: *binary})
+			Shape: shape, Latency: *latency, ServerRPS: *serverRPS, CompetitorRPS: *competitorRPS, ClientRPS: *clientRPS, Workers: *workers, Binary: *binary})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)

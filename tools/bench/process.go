@@ -13,11 +13,19 @@ import (
 	"time"
 )
 
+// peaks are the peak resident sets of the processes of a one-shot run:
+// the supervisor that owns the exit status (absent in binaries older than
+// it), the worker that runs the SDK's syncer and writes the c1z, and the
+// connector process the worker starts.
+type peaks struct {
+	SupervisorMB, SyncerMB, ConnectorMB float64
+}
+
 // runBinary performs a one-shot sync with the real binary, as an operator
-// runs it: the binary's main process runs the SDK's syncer and writes the
-// c1z, and it starts a child process that hosts the connector. It returns
-// the peak RSS of each, sampled from /proc until they exit.
-func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, workers int) (parentMB, childMB float64, err error) { //nolint:nonamedreturns // two same-typed results read better named
+// runs it, and returns each process's peak RSS, sampled from /proc every
+// 10 ms until they exit (a peak in a process's last milliseconds can
+// escape the sampler).
+func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, workers int) (peaks, error) {
 	args := []string{"--base-url", baseURL, "-f", c1z, "--log-level", "warn"}
 	if clientRPS != 0 {
 		args = append(args, "--rate-limit", strconv.Itoa(clientRPS))
@@ -30,23 +38,32 @@ func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, work
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		return 0, 0, err
+		return peaks{}, err
 	}
 	var (
-		mu    sync.Mutex
-		peaks = map[int]float64{}
-		done  = make(chan struct{})
+		mu        sync.Mutex
+		seen      = map[int]float64{}
+		connector = map[int]bool{}
+		order     []int // in the order processes appeared: parents first
+		done      = make(chan struct{})
 	)
 	go func() {
-		tick := time.NewTicker(50 * time.Millisecond)
+		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			for _, pid := range descendants(cmd.Process.Pid) {
-				if mb := vmHWM(pid); mb > 0 {
-					mu.Lock()
-					peaks[pid] = max(peaks[pid], mb)
-					mu.Unlock()
+				mb := vmHWM(pid)
+				if mb == 0 {
+					continue
 				}
+				mu.Lock()
+				if _, ok := seen[pid]; !ok {
+					order = append(order, pid)
+					cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+					connector[pid] = strings.Contains(string(cmdline), "_connector-service")
+				}
+				seen[pid] = max(seen[pid], mb)
+				mu.Unlock()
 			}
 			select {
 			case <-done:
@@ -58,18 +75,26 @@ func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, work
 	werr := cmd.Wait()
 	close(done)
 	if werr != nil {
-		return 0, 0, fmt.Errorf("%s: %w\n%s", filepath.Base(binary), werr, out.String())
+		return peaks{}, fmt.Errorf("%s: %w\n%s", filepath.Base(binary), werr, out.String())
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	for pid, mb := range peaks {
-		if pid == cmd.Process.Pid {
-			parentMB = mb
+	var p peaks
+	var others []int
+	for _, pid := range order {
+		if connector[pid] {
+			p.ConnectorMB = max(p.ConnectorMB, seen[pid])
 		} else {
-			childMB = max(childMB, mb)
+			others = append(others, pid)
 		}
 	}
-	return parentMB, childMB, nil
+	switch len(others) {
+	case 1:
+		p.SyncerMB = seen[others[0]]
+	case 2:
+		p.SupervisorMB, p.SyncerMB = seen[others[0]], seen[others[1]]
+	}
+	return p, nil
 }
 
 // descendants returns pid and every process below it. Children are listed
