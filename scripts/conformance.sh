@@ -64,6 +64,17 @@ run_shape() {
     '[.resources[].resource | select(.profile.org_role_name == "Contributor" and (.id.resource as $id | $m | index($id) | not))][0].id.resource')
   [ -n "$ws" ] && [ -n "$ent" ] && [ "$user" != "null" ] || fail "could not discover ids (ws=$ws ent=$ent user=$user)"
 
+  step "org Admins reach every workspace: an org Admin outside $ws holds its Admin role (expanded)"
+  local admin_ent outsider
+  admin_ent=$(bt entitlements -t workspace | jq -r --arg ws "$ws" \
+    '.entitlements[].entitlement | select(.resource.id.resource == $ws and (.displayName | startswith("Admin in"))) | .id')
+  outsider=$(bt resources -t user | jq -r --argjson m "$members" \
+    '[.resources[].resource | select(.profile.org_role_name == "Admin" and .profile.account_type == "Regular" and (.id.resource as $id | $m | index($id) | not))][0].id.resource')
+  [ -n "$admin_ent" ] && [ "$outsider" != "null" ] || fail "could not discover the Admin entitlement or an org Admin outside $ws"
+  holds "$admin_ent" "$outsider" "baton grants does not show the org Admin's implicit Admin role"
+  bt access -r "$outsider" -t user | jq -e --arg e "$admin_ent" '[.access[].entitlements[].id] | index($e) != null' >/dev/null \
+    || fail "baton access does not show the org Admin's implicit Admin role"
+
   step "workspace role: grant $ent to $user"
   connector --grant-entitlement "$ent" --grant-principal "$user" --grant-principal-type user
   sync; holds "$ent" "$user" "grant not visible after sync"
@@ -79,6 +90,16 @@ run_shape() {
   step "workspace role: re-grant"
   connector --grant-entitlement "$ent" --grant-principal "$user" --grant-principal-type user
   sync; holds "$ent" "$user" "re-grant not visible"
+
+  step "targeted sync of workspace $ws (--sync-resources) adds a partial sync with its grants as they are now"
+  connector --sync-resources "bid:r:workspace/$ws" >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; fail "targeted sync"; }
+  local partial
+  partial=$(bt syncs | jq -r '[.syncs[] | select(.syncType == "partial")] | last | .id')
+  [ -n "$partial" ] && [ "$partial" != "null" ] || fail "no partial sync after --sync-resources"
+  "$bin/baton" -f "$c1z" -o json grants --sync-id "$partial" -e "$ent" 2>/dev/null \
+    | jq -e --arg p "$user" '[.grants[].grant.principal.id.resource] | index($p) != null' >/dev/null \
+    || fail "the partial sync does not hold the workspace's current grants"
+  sync
 
   # Organization role: move a Viewer to Contributor and back.
   local contributor viewer person

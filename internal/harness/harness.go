@@ -75,6 +75,9 @@ type SyncOptions struct {
 	// setting (warnings) instead of failing fast; the benchmark uses it to
 	// measure what an operator's sync costs.
 	Production bool
+	// Targets makes the sync a targeted one of these resources, added to
+	// the c1z as a partial sync (the CLI's --sync-resources).
+	Targets []*v2.Resource
 }
 
 // Sync runs a full sync into c1zPath. Unless o.Production is set, ingestion
@@ -90,6 +93,9 @@ func Sync(ctx context.Context, client types.ConnectorClient, c1zPath string, o S
 	}
 	if o.Workers != 0 {
 		opts = append(opts, sdksync.WithWorkerCount(o.Workers))
+	}
+	if len(o.Targets) > 0 {
+		opts = append(opts, sdksync.WithTargetedSyncResources(o.Targets))
 	}
 	s, err := sdksync.NewSyncer(ctx, client, opts...)
 	if err != nil {
@@ -130,7 +136,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// Read loads the latest sync of a c1z file.
+// Read loads the latest finished sync of a c1z file, full or partial.
 func Read(ctx context.Context, c1zPath, tmpDir string) (Contents, error) {
 	opts := []dotc1z.C1ZOption{dotc1z.WithReadOnly(true)}
 	if tmpDir != "" {
@@ -141,6 +147,15 @@ func Read(ctx context.Context, c1zPath, tmpDir string) (Contents, error) {
 		return Contents{}, fmt.Errorf("harness: open %s: %w", c1zPath, err)
 	}
 	defer func() { _ = store.Close(ctx) }()
+	latest, err := store.SyncMeta().LatestFinishedSyncOfAnyType(ctx)
+	if err != nil {
+		return Contents{}, fmt.Errorf("harness: find the latest sync of %s: %w", c1zPath, err)
+	}
+	if latest != nil {
+		if err := store.SetCurrentSync(ctx, latest.ID); err != nil {
+			return Contents{}, fmt.Errorf("harness: read sync %s: %w", latest.ID, err)
+		}
+	}
 
 	out := Contents{Resources: map[string]*v2.Resource{}, Entitlements: map[string]*v2.Entitlement{}, Grants: map[string]*v2.Grant{}}
 	err = collect(func(token string) (*v2.ResourcesServiceListResourcesResponse, error) {

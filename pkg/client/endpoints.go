@@ -125,10 +125,11 @@ func (c *Client) FindUsersByEmail(ctx context.Context, email, cursor string) (Pa
 	return list[User](ctx, c, routeListUsers, nil, cursor, url.Values{"email": {email}})
 }
 
-// ProbeUsers asks for a single user: it needs the org-admin rights a sync
-// needs, so it tells a bad token from one without enough rights.
-func (c *Client) ProbeUsers(ctx context.Context) error {
-	return c.do(ctx, request{route: routeListUsers, query: url.Values{"first": {"1"}}, out: &Page[User]{}})
+// ProbeOrgRoles asks for a single organization role: it needs the
+// org-admin rights a sync needs, so it tells a bad token from one without
+// enough rights, and lists none of the organization's users or workspaces.
+func (c *Client) ProbeOrgRoles(ctx context.Context) error {
+	return c.do(ctx, request{route: routeListOrgRoles, query: url.Values{"first": {"1"}}, out: &Page[Role]{}})
 }
 
 // GetUser returns one organization user with email, account type and org role.

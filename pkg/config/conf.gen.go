@@ -4,17 +4,18 @@ package config
 import "reflect"
 
 type Trayai struct {
-	AuthToken            string   `mapstructure:"auth-token"`
-	Region               string   `mapstructure:"region"`
-	BaseUrl              string   `mapstructure:"base-url"`
-	WorkspaceTypes       []string `mapstructure:"workspace-types"`
-	RateLimit            int      `mapstructure:"rate-limit"`
-	OutageBudgetSeconds  int      `mapstructure:"outage-budget-seconds"`
-	AccountCreationMode  string   `mapstructure:"account-creation-mode"`
-	DefaultWorkspaceRole string   `mapstructure:"default-workspace-role"`
-	FallbackOrgRole      string   `mapstructure:"fallback-org-role"`
-	ConnectorAccount     string   `mapstructure:"connector-account"`
-	ProtectedAccounts    []string `mapstructure:"protected-accounts"`
+	AuthToken             string   `mapstructure:"auth-token"`
+	Region                string   `mapstructure:"region"`
+	BaseUrl               string   `mapstructure:"base-url"`
+	WorkspaceTypes        []string `mapstructure:"workspace-types"`
+	ListedMembershipsOnly bool     `mapstructure:"listed-memberships-only"`
+	RateLimit             int      `mapstructure:"rate-limit"`
+	OutageBudgetSeconds   int      `mapstructure:"outage-budget-seconds"`
+	AccountCreationMode   string   `mapstructure:"account-creation-mode"`
+	DefaultWorkspaceRole  string   `mapstructure:"default-workspace-role"`
+	FallbackOrgRole       string   `mapstructure:"fallback-org-role"`
+	ConnectorAccount      string   `mapstructure:"connector-account"`
+	ProtectedAccounts     []string `mapstructure:"protected-accounts"`
 }
 
 func (c *Trayai) findFieldByTag(tagValue string) (any, bool) {

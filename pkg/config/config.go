@@ -123,6 +123,11 @@ var (
 		field.WithDefaultValue(DefaultRoleName),
 	)
 
+	// ListedMembershipsOnlyField leaves out the access Tray gives org Owners and Admins.
+	ListedMembershipsOnlyField = field.BoolField("listed-memberships-only",
+		field.WithDisplayName("Listed memberships only"),
+		field.WithDescription("Report only the workspace memberships Tray.ai lists, leaving out the Admin role that organization Owners and Admins hold in every workspace"),
+	)
 	// OutageBudgetField bounds how long a run retries an API that keeps failing.
 	OutageBudgetField = field.IntField("outage-budget-seconds",
 		field.WithDisplayName("Outage budget (seconds)"),
@@ -142,7 +147,7 @@ var (
 
 	// ConfigurationFields is the connector's schema, in --help order.
 	ConfigurationFields = []field.SchemaField{
-		AuthTokenField, RegionField, BaseURLField, WorkspaceTypesField, RateLimitField, OutageBudgetField,
+		AuthTokenField, RegionField, BaseURLField, WorkspaceTypesField, ListedMembershipsOnlyField, RateLimitField, OutageBudgetField,
 		AccountCreationModeField, DefaultWorkspaceRoleField, FallbackOrgRoleField,
 		ConnectorAccountField, ProtectedAccountsField,
 	}

@@ -2,9 +2,9 @@ package connector
 
 import (
 	"context"
-	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/annotations"
@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 	"github.com/conductorone/baton-trayai/pkg/config"
@@ -101,15 +102,7 @@ func (u *userSyncer) CreateAccount(
 		if err != nil {
 			return nil, nil, nil, wrapf(err, "invite %s", req.email)
 		}
-		expires := "unknown"
-		if !inv.Expires.IsZero() {
-			expires = inv.Expires.UTC().Format("2006-01-02 15:04 UTC")
-		}
-		return v2.CreateAccountResponse_ActionRequiredResult_builder{
-			Message: fmt.Sprintf("Tray.ai emailed an invitation to %s (role %s); the account exists once they accept it. The invitation expires %s.",
-				req.email, role.Name, expires),
-			IsCreateAccountResult: true,
-		}.Build(), nil, nil, nil
+		return invitationSent(ctx, req.email, role.Name, inv), nil, nil, nil
 	}
 
 	created, err := u.c.client.CreateUser(ctx, req.name, req.email, role.ID)
@@ -139,6 +132,23 @@ func (u *userSyncer) CreateAccount(
 		return nil, nil, nil, err
 	}
 	return v2.CreateAccountResponse_SuccessResult_builder{Resource: res, IsCreateAccountResult: true}.Build(), nil, nil, nil
+}
+
+// invitationSent is the result of an invitation: a success that carries
+// the invitation's expiry, which ConductorOne shows and after which it
+// fails the task if the invitee has not accepted. It carries no account:
+// Tray.ai makes the account, and its id, only on acceptance and lists no
+// pending invitations, so the first sync after acceptance brings it.
+func invitationSent(ctx context.Context, email, role string, inv client.Invite) connectorbuilder.CreateAccountResponse {
+	result := v2.CreateAccountResponse_SuccessResult_builder{IsCreateAccountResult: true}
+	expires := "when Tray.ai decides (it sent no expiry)"
+	if !inv.Expires.IsZero() {
+		result.InvitationExpiresAt = timestamppb.New(inv.Expires)
+		expires = inv.Expires.UTC().Format(time.RFC3339)
+	}
+	logger(ctx).Info("baton-trayai: Tray.ai emailed an invitation; the account exists once it is accepted",
+		zap.String("email", email), zap.String("role", role), zap.String("invite_id", inv.InviteID), zap.String("expires", expires))
+	return result.Build()
 }
 
 func (u *userSyncer) alreadyExists(existing client.User) (connectorbuilder.CreateAccountResponse, []*v2.PlaintextData, annotations.Annotations, error) {

@@ -19,6 +19,10 @@ type syncCache struct {
 	orgWS   *orgWorkspace
 	roster  roster
 	lookups map[string]lookup
+	// orgRoles are the organization roles this sync listed; complete once
+	// the listing's last page was seen.
+	orgRoles                          []client.Role
+	orgRolesStarted, orgRolesComplete bool
 }
 
 // lookup is a per-item GET of a page whose attempt may fail as a whole.
@@ -72,7 +76,32 @@ func (c *syncCache) lock(syncID string) bool {
 	c.orgWS = nil
 	c.roster = roster{}
 	c.lookups = map[string]lookup{}
+	c.orgRoles, c.orgRolesStarted, c.orgRolesComplete = nil, false, false
 	return true
+}
+
+// addOrgRoles records one page of the organization role listing.
+func (c *syncCache) addOrgRoles(syncID string, first, last bool, roles []client.Role) {
+	c.lock(syncID)
+	defer c.mu.Unlock()
+	if first {
+		c.orgRoles, c.orgRolesStarted, c.orgRolesComplete = nil, true, false
+	}
+	c.orgRoles = append(c.orgRoles, roles...)
+	c.orgRolesComplete = c.orgRolesComplete || (last && c.orgRolesStarted)
+}
+
+func (c *syncCache) getOrgRoles(syncID string) ([]client.Role, bool) {
+	c.lock(syncID)
+	defer c.mu.Unlock()
+	return c.orgRoles, c.orgRolesComplete
+}
+
+// rosterComplete reports whether this sync's user listing recorded every user.
+func (c *syncCache) rosterComplete(syncID string) bool {
+	c.lock(syncID)
+	defer c.mu.Unlock()
+	return c.roster.complete
 }
 
 func (c *syncCache) recall(syncID, key string) (lookup, bool) {

@@ -100,7 +100,7 @@ func (c *Connector) Validate(ctx context.Context) (annotations.Annotations, erro
 	if c.client == nil {
 		return nil, errorf(codes.FailedPrecondition, "connector is not configured: set --auth-token")
 	}
-	err := c.client.ProbeUsers(ctx)
+	err := c.client.ProbeOrgRoles(ctx)
 	switch status.Code(err) {
 	case codes.OK:
 		return nil, nil
@@ -109,7 +109,7 @@ func (c *Connector) Validate(ctx context.Context) (annotations.Annotations, erro
 			"Tray.ai rejected the API token (401): check --auth-token (BATON_AUTH_TOKEN) and that --region matches the organization's region")
 	case codes.PermissionDenied:
 		return nil, errorf(codes.PermissionDenied,
-			"the API token is valid but may not list organization users (403): give the API user the Admin organization role in Tray.ai (Account Settings > Tokens)")
+			"the API token is valid but may not read the organization (403): give the API user the Admin organization role in Tray.ai (Account Settings > Tokens)")
 	default:
 		return nil, wrapf(err, "validate the API token")
 	}

@@ -334,11 +334,15 @@ func TestCreateAccountInviteMode(t *testing.T) {
 	before := len(p.sim.Snapshot().Users)
 	resp, err := p.srv.Client.CreateAccount(context.Background(), createRequest("invitee@acme.example", "", ""))
 	mustOK(t, err)
-	ar := resp.GetActionRequired()
-	if ar == nil || !strings.Contains(ar.GetMessage(), "invitation") || !strings.Contains(ar.GetMessage(), "expires 20") {
-		t.Fatalf("invite returned %v, want an action-required result naming the expiry", resp)
-	}
 	sn := p.sim.Snapshot()
+	// The expiry is machine-readable: ConductorOne shows it and fails the
+	// task if it passes before the invitee accepts.
+	if ok := resp.GetSuccess(); ok == nil || len(sn.Invites) != 1 || !ok.GetInvitationExpiresAt().AsTime().Equal(sn.Invites[0].Expires) {
+		t.Fatalf("invite returned %v, want a success carrying the invitation's expiry %v", resp, sn.Invites)
+	}
+	if res := resp.GetSuccess().GetResource(); res != nil {
+		t.Fatalf("invite returned the account %v, which Tray.ai makes only on acceptance", res)
+	}
 	if len(sn.Invites) != 1 || sn.Invites[0].Email != "invitee@acme.example" || sn.OrgRoleName(sn.Invites[0].OrgRoleID) != "Viewer" {
 		t.Fatalf("invites %v, want one Viewer invite", sn.Invites)
 	}

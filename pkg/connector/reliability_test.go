@@ -96,7 +96,7 @@ func TestForbiddenWorkspaceIsSkippedNotEmptied(t *testing.T) {
 	f := newFixture(t, sim)
 	got := f.sync(t)
 
-	wantR, wantE, wantG := expected(sn, f.conn.settings.WorkspaceTypes)
+	wantR, wantE, wantG := expected(sn, f.conn.settings)
 	// The locked workspace is still a resource with its member entitlement,
 	// but its roles and members could not be read.
 	var wantE2, wantG2 []string

@@ -6,10 +6,14 @@ import (
 	"strings"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
 	ent "github.com/conductorone/baton-sdk/pkg/types/entitlement"
 	"github.com/conductorone/baton-sdk/pkg/types/grant"
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
+	"google.golang.org/grpc/codes"
+
+	"github.com/conductorone/baton-trayai/pkg/client"
 )
 
 // orgRoleExclusionGroup makes the org-role entitlements mutually exclusive
@@ -21,8 +25,9 @@ type roleSyncer struct {
 }
 
 var (
-	_ connectorbuilder.ResourceSyncerV2             = (*roleSyncer)(nil)
-	_ connectorbuilder.ResourceProvisionerV2Limited = (*roleSyncer)(nil)
+	_ connectorbuilder.ResourceSyncerV2              = (*roleSyncer)(nil)
+	_ connectorbuilder.ResourceProvisionerV2Limited  = (*roleSyncer)(nil)
+	_ connectorbuilder.ResourceTargetedSyncerLimited = (*roleSyncer)(nil)
 )
 
 func (r *roleSyncer) ResourceType(context.Context) *v2.ResourceType { return roleResourceType }
@@ -35,17 +40,42 @@ func (r *roleSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 	}
 	out := make([]*v2.Resource, 0, len(page.Elements))
 	for _, role := range page.Elements {
-		res, err := rs.NewRoleResource(roleDisplayName(role.Name, role.ID), roleResourceType, role.ID, nil,
-			rs.WithDescription(fmt.Sprintf("Tray.ai organization role %s", roleDisplayName(role.Name, role.ID))),
-			rs.WithResourceProfile(map[string]any{"id": role.ID, "name": role.Name}))
+		res, err := roleResource(role)
 		if err != nil {
-			return nil, nil, wrapf(err, "build role %s", role.ID)
+			return nil, nil, err
 		}
 		out = append(out, res)
 	}
 	next := page.NextCursor()
+	r.c.cache.addOrgRoles(opts.SyncID, opts.PageToken.Token == "", next == "", page.Elements)
 	r.c.stats.page(logger(ctx), "organization roles", len(out), next == "")
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
+}
+
+// Get returns one organization role as Tray.ai has it now, for a targeted
+// sync; a role that no longer exists is NotFound, which the SDK skips.
+func (r *roleSyncer) Get(ctx context.Context, id *v2.ResourceId, _ *v2.ResourceId) (*v2.Resource, annotations.Annotations, error) {
+	roles, err := r.c.allOrgRoles(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	role, ok := findRole(roles, id.GetResource())
+	if !ok || role.ID != id.GetResource() {
+		return nil, nil, errorf(codes.NotFound, "organization role %s does not exist in Tray.ai", id.GetResource())
+	}
+	res, err := roleResource(role)
+	return res, nil, err
+}
+
+func roleResource(role client.Role) (*v2.Resource, error) {
+	name := roleDisplayName(role.Name, role.ID)
+	res, err := rs.NewRoleResource(name, roleResourceType, role.ID, nil,
+		rs.WithDescription("Tray.ai organization role "+name),
+		rs.WithResourceProfile(map[string]any{"id": role.ID, "name": role.Name}))
+	if err != nil {
+		return nil, wrapf(err, "build role %s", role.ID)
+	}
+	return res, nil
 }
 
 // Entitlements: each role has one assignment entitlement. The fallback role
@@ -65,10 +95,29 @@ func (r *roleSyncer) Entitlements(_ context.Context, res *v2.Resource, _ rs.Sync
 	return []*v2.Entitlement{e}, nil, nil
 }
 
-// Grants: role grants come from the user syncer, which already has every
-// user's role; listing users again per role would cost a request per page.
-func (r *roleSyncer) Grants(context.Context, *v2.Resource, rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
-	return nil, nil, nil
+// Grants: in a sync that listed the users, the user syncer emits every
+// user's org-role grant from the roster it recorded, without a request.
+// Otherwise (a targeted sync of this role, a sync resumed after a
+// restart) the role lists its holders from Tray itself, page by page.
+func (r *roleSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
+	if opts.PageToken.Token == "" && r.c.cache.rosterComplete(opts.SyncID) {
+		return nil, nil, nil
+	}
+	entries, next, err := r.c.rosterPage(ctx, opts.SyncID, opts.PageToken.Token)
+	if err != nil {
+		return nil, nil, err
+	}
+	roleID := res.GetId().GetResource()
+	var out []*v2.Grant
+	for _, e := range entries {
+		if e.orgRoleID == roleID {
+			out = append(out, orgRoleGrant(roleID, v2.ResourceId_builder{ResourceType: userTypeID, Resource: e.userID}.Build()))
+		}
+	}
+	if next == "" {
+		return out, nil, nil
+	}
+	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }
 
 func roleResourceID(roleID string) *v2.ResourceId {

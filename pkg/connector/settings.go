@@ -22,6 +22,9 @@ type Settings struct {
 	AccountCreationMode  string
 	DefaultWorkspaceRole string
 	FallbackOrgRole      string
+	// ListedMembershipsOnly leaves out the Admin role org Owners and Admins
+	// hold in every workspace.
+	ListedMembershipsOnly bool
 	// OutageBudget is how long Tray may fail before a run gives up.
 	OutageBudget time.Duration
 	// Protected are the accounts provisioning never weakens.
@@ -44,11 +47,12 @@ func ParseSettings(cfg *config.Trayai) (Settings, error) {
 		return Settings{}, invalid("no configuration given")
 	}
 	s := Settings{
-		Token:                cfg.AuthToken,
-		AccountCreationMode:  strings.ToLower(strings.TrimSpace(cfg.AccountCreationMode)),
-		DefaultWorkspaceRole: strings.TrimSpace(cfg.DefaultWorkspaceRole),
-		FallbackOrgRole:      strings.TrimSpace(cfg.FallbackOrgRole),
-		RequestsPerSecond:    cfg.RateLimit,
+		Token:                 cfg.AuthToken,
+		AccountCreationMode:   strings.ToLower(strings.TrimSpace(cfg.AccountCreationMode)),
+		DefaultWorkspaceRole:  strings.TrimSpace(cfg.DefaultWorkspaceRole),
+		FallbackOrgRole:       strings.TrimSpace(cfg.FallbackOrgRole),
+		RequestsPerSecond:     cfg.RateLimit,
+		ListedMembershipsOnly: cfg.ListedMembershipsOnly,
 	}
 	if err := checkToken(cfg.AuthToken); err != nil {
 		return Settings{}, err

@@ -88,22 +88,32 @@ func (f *fixture) sync(t *testing.T) harness.Contents {
 }
 
 // expected derives, from the simulator's own state, the exact ids a sync
-// of the given workspace types must produce.
-func expected(sn traysim.Snapshot, types map[client.WorkspaceType]bool) ([]string, []string, []string) {
+// with these settings must produce: listed memberships and, unless the
+// settings leave it out, the Admin role that organization Owners and
+// Admins hold in every workspace (granted to their roles and expanded by
+// the SDK to every holder).
+func expected(sn traysim.Snapshot, s Settings) ([]string, []string, []string) {
 	var (
 		orgWS                           string
 		resources, entitlements, grants []string
+		orgAdmins, reachEverything      []string
 	)
 	for _, u := range sn.Users {
 		resources = append(resources, "user/"+u.ID)
 		grants = append(grants, "role:"+u.OrgRoleID+":assigned:user:"+u.ID)
+		if n := sn.OrgRoleName(u.OrgRoleID); n == "Owner" || n == "Admin" {
+			orgAdmins = append(orgAdmins, u.ID)
+		}
 	}
 	for _, r := range sn.OrgRoles {
 		resources = append(resources, "role/"+r.ID)
 		entitlements = append(entitlements, "role:"+r.ID+":assigned")
+		if r.Name == "Owner" || r.Name == "Admin" {
+			reachEverything = append(reachEverything, r.ID)
+		}
 	}
 	for _, w := range sn.Workspaces {
-		if !types[client.WorkspaceType(w.Type)] {
+		if !s.WorkspaceTypes[client.WorkspaceType(w.Type)] {
 			continue
 		}
 		resources = append(resources, "workspace/"+w.ID)
@@ -115,10 +125,21 @@ func expected(sn traysim.Snapshot, types map[client.WorkspaceType]bool) ([]strin
 		for _, r := range w.Roles {
 			entitlements = append(entitlements, "workspace:"+w.ID+":"+r.ID)
 		}
+		implicit := map[string]bool{}
+		if admin := w.RoleByName("Admin"); admin.ID != "" && !s.ListedMembershipsOnly {
+			for _, role := range reachEverything {
+				grants = append(grants, "workspace:"+w.ID+":"+admin.ID+":role:"+role)
+			}
+			for _, uid := range orgAdmins {
+				implicit["workspace:"+w.ID+":"+admin.ID+":user:"+uid] = true
+			}
+		}
 		for uid, rid := range sn.Members[w.ID] {
-			grants = append(grants,
-				"workspace:"+w.ID+":member:user:"+uid,
-				"workspace:"+w.ID+":"+rid+":user:"+uid)
+			grants = append(grants, "workspace:"+w.ID+":member:user:"+uid)
+			implicit["workspace:"+w.ID+":"+rid+":user:"+uid] = true // a listed grant the expansion may also reach
+		}
+		for g := range implicit {
+			grants = append(grants, g)
 		}
 	}
 	if orgWS != "" {
@@ -168,7 +189,7 @@ func TestFullSyncMatchesSimulatorInEveryListShape(t *testing.T) {
 			f := newFixture(t, traysim.NewDefault(shape))
 			got := f.sync(t)
 			sn := f.sim.Snapshot()
-			wantR, wantE, wantG := expected(sn, f.conn.settings.WorkspaceTypes)
+			wantR, wantE, wantG := expected(sn, f.conn.settings)
 			if len(wantG) < 50 || len(wantR) < 25 {
 				t.Fatalf("the seeded organization is too small to prove anything: %d resources, %d grants", len(wantR), len(wantG))
 			}
@@ -253,7 +274,7 @@ func TestSyncIncludesPersonalWorkspacesWhenAsked(t *testing.T) {
 	types := map[client.WorkspaceType]bool{"Organization": true, "Shared": true, "Embedded": true, "Personal": true}
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull), func(s *Settings) { s.WorkspaceTypes = types })
 	got := f.sync(t)
-	wantR, wantE, wantG := expected(f.sim.Snapshot(), types)
+	wantR, wantE, wantG := expected(f.sim.Snapshot(), f.conn.settings)
 	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
 	assertSameIDs(t, "entitlements", wantE, got.EntitlementIDs())
 	assertSameIDs(t, "grants", wantG, got.GrantIDs())
@@ -266,7 +287,7 @@ func TestSyncOfOnlySharedWorkspacesEmitsNoOrganizationGrants(t *testing.T) {
 	types := map[client.WorkspaceType]bool{"Shared": true}
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull), func(s *Settings) { s.WorkspaceTypes = types })
 	got := f.sync(t)
-	wantR, wantE, wantG := expected(f.sim.Snapshot(), types)
+	wantR, wantE, wantG := expected(f.sim.Snapshot(), f.conn.settings)
 	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
 	assertSameIDs(t, "entitlements", wantE, got.EntitlementIDs())
 	assertSameIDs(t, "grants", wantG, got.GrantIDs())
@@ -279,7 +300,7 @@ func TestSyncHandlesUnknownEnumsAndMultiplePages(t *testing.T) {
 	odd := sim.AddWorkspace("Galaxy", "Galactic")
 	f := newFixture(t, sim, func(s *Settings) { s.WorkspaceTypes["Galactic"] = true })
 	got := f.sync(t)
-	wantR, wantE, wantG := expected(f.sim.Snapshot(), f.conn.settings.WorkspaceTypes)
+	wantR, wantE, wantG := expected(f.sim.Snapshot(), f.conn.settings)
 	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
 	assertSameIDs(t, "entitlements", wantE, got.EntitlementIDs())
 	assertSameIDs(t, "grants", wantG, got.GrantIDs())
@@ -291,8 +312,8 @@ func TestSyncHandlesUnknownEnumsAndMultiplePages(t *testing.T) {
 		t.Error("workspace of an unknown type was dropped although configured")
 	}
 	counts, _ := sim.Counts()
-	if counts["GET /core/v1/users"] < 3 { // 1 probe + 2 pages of 1000
-		t.Errorf("users listed in %d requests; expected two pages plus the probe", counts["GET /core/v1/users"])
+	if counts["GET /core/v1/users"] != 2 { // 2 pages of 1000
+		t.Errorf("users listed in %d requests; expected two pages", counts["GET /core/v1/users"])
 	}
 	if counts["GET /core/v1/workspaces/{workspaceId}/users"] < 6 { // 3 workspaces × 2 pages
 		t.Errorf("workspace members listed in %d requests; expected two pages per workspace", counts["GET /core/v1/workspaces/{workspaceId}/users"])

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 	"go.uber.org/zap"
@@ -34,10 +35,11 @@ type userSyncer struct {
 }
 
 var (
-	_ connectorbuilder.ResourceSyncerV2         = (*userSyncer)(nil)
-	_ connectorbuilder.TypeScopedGrantsSyncer   = (*userSyncer)(nil)
-	_ connectorbuilder.AccountManagerLimited    = (*userSyncer)(nil)
-	_ connectorbuilder.ResourceDeleterV2Limited = (*userSyncer)(nil)
+	_ connectorbuilder.ResourceSyncerV2              = (*userSyncer)(nil)
+	_ connectorbuilder.TypeScopedGrantsSyncer        = (*userSyncer)(nil)
+	_ connectorbuilder.AccountManagerLimited         = (*userSyncer)(nil)
+	_ connectorbuilder.ResourceDeleterV2Limited      = (*userSyncer)(nil)
+	_ connectorbuilder.ResourceTargetedSyncerLimited = (*userSyncer)(nil)
 )
 
 func (u *userSyncer) ResourceType(context.Context) *v2.ResourceType { return userResourceType }
@@ -54,21 +56,32 @@ func (u *userSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 		return nil, nil, err
 	}
 	out := make([]*v2.Resource, 0, len(users))
-	entries := make([]rosterEntry, 0, len(users))
 	for _, usr := range users {
 		r, err := userResource(usr)
 		if err != nil {
 			return nil, nil, err
 		}
 		out = append(out, r)
-		if usr.Role != nil {
-			entries = append(entries, rosterEntry{userID: usr.ID, orgRoleID: usr.Role.ID})
-		}
 	}
 	next := page.NextCursor()
-	u.c.cache.addToRoster(opts.SyncID, opts.PageToken.Token == "", next == "", entries)
+	u.c.cache.addToRoster(opts.SyncID, opts.PageToken.Token == "", next == "", rosterOf(users))
 	u.c.stats.page(logger(ctx), "users", len(out), next == "")
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
+}
+
+// Get returns one user as Tray.ai has it now, for a targeted sync, with
+// the same traits and profile a full sync gives it; a user who no longer
+// exists is NotFound, which the SDK skips.
+func (u *userSyncer) Get(ctx context.Context, id *v2.ResourceId, _ *v2.ResourceId) (*v2.Resource, annotations.Annotations, error) {
+	usr, err := u.c.client.GetUser(ctx, id.GetResource())
+	if isNotFound(err) {
+		return nil, nil, errorf(codes.NotFound, "user %s does not exist in Tray.ai", id.GetResource())
+	}
+	if err != nil {
+		return nil, nil, wrapf(err, "get user %s", id.GetResource())
+	}
+	res, err := userResource(usr)
+	return res, nil, err
 }
 
 // completeUsers fills in users whose list item lacks details. A user that
@@ -101,9 +114,8 @@ func (u *userSyncer) Grants(ctx context.Context, r *v2.Resource, opts rs.SyncOpA
 	return out, nil, err
 }
 
-// Page tokens of GrantsForResourceType: "r:<offset>" pages through this
-// sync's roster; "t:<cursor>" lists users from Tray again, for a process
-// that did not see the whole user listing (a sync resumed after a restart).
+// Page tokens of the roster: "r:<offset>" pages through the roster this
+// sync's user listing recorded; "t:<cursor>" lists users from Tray again.
 const (
 	rosterTokenPrefix = "r:"
 	trayTokenPrefix   = "t:"
@@ -115,52 +127,69 @@ const (
 // workspace (every org user is in it; Tray governs it with org roles). In a
 // normal sync it makes no request: the user listing already saw every role.
 func (u *userSyncer) GrantsForResourceType(ctx context.Context, _ string, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
-	token := opts.PageToken.Token
+	entries, next, err := u.c.rosterPage(ctx, opts.SyncID, opts.PageToken.Token)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := u.userGrants(ctx, opts.SyncID, entries)
+	if err != nil || next == "" {
+		return out, nil, err
+	}
+	return out, &rs.SyncOpResults{NextPageToken: next}, nil
+}
+
+// rosterPage returns a page of this sync's roster (every user and their
+// org role) and the token of the next page. It serves the roster the user
+// listing recorded when this process saw all of it. Otherwise (a sync
+// resumed after a restart, or a targeted sync that listed no users) it
+// lists users from Tray and records them, so that whoever asks next finds
+// the roster complete; entries already served are served again, which the
+// SDK stores once.
+func (c *Connector) rosterPage(ctx context.Context, syncID, token string) ([]rosterEntry, string, error) {
 	if token == "" {
 		token = rosterTokenPrefix + "0"
 	}
 	if rest, ok := strings.CutPrefix(token, rosterTokenPrefix); ok {
-		offset, err := strconv.Atoi(rest)
-		if err == nil && offset >= 0 {
-			entries, last, ok := u.c.cache.rosterPage(opts.SyncID, offset, rosterPageSize)
-			if ok {
-				out, err := u.userGrants(ctx, opts.SyncID, entries)
-				if err != nil || last {
-					return out, nil, err
+		if offset, err := strconv.Atoi(rest); err == nil && offset >= 0 {
+			if entries, last, ok := c.cache.rosterPage(syncID, offset, rosterPageSize); ok {
+				if last {
+					return entries, "", nil
 				}
-				return out, &rs.SyncOpResults{NextPageToken: rosterTokenPrefix + strconv.Itoa(offset+len(entries))}, nil
+				return entries, rosterTokenPrefix + strconv.Itoa(offset+len(entries)), nil
 			}
 		}
-		// No complete roster here: start over from Tray. Grants already
-		// emitted are emitted again, which the SDK stores once.
 		token = trayTokenPrefix
 	}
 	cursor, ok := strings.CutPrefix(token, trayTokenPrefix)
 	if !ok {
-		return nil, nil, errorf(codes.InvalidArgument, "unknown page token %q for user grants", token)
+		return nil, "", errorf(codes.InvalidArgument, "unknown page token %q of the user roster", token)
 	}
-	page, err := u.c.client.ListUsers(ctx, cursor)
+	page, err := c.client.ListUsers(ctx, cursor)
 	if err != nil {
-		return nil, nil, wrapf(err, "list users for their grants")
+		return nil, "", wrapf(err, "list users for their grants")
 	}
-	users, err := u.c.completeUsers(ctx, opts.SyncID, page.Elements)
+	users, err := c.completeUsers(ctx, syncID, page.Elements)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
+	entries := rosterOf(users)
+	next := page.NextCursor()
+	c.cache.addToRoster(syncID, cursor == "", next == "", entries)
+	if next == "" {
+		return entries, "", nil
+	}
+	return entries, trayTokenPrefix + next, nil
+}
+
+// rosterOf keeps what the roster needs of users: id and org role.
+func rosterOf(users []client.User) []rosterEntry {
 	entries := make([]rosterEntry, 0, len(users))
 	for _, usr := range users {
 		if usr.Role != nil {
 			entries = append(entries, rosterEntry{userID: usr.ID, orgRoleID: usr.Role.ID})
 		}
 	}
-	out, err := u.userGrants(ctx, opts.SyncID, entries)
-	if err != nil {
-		return nil, nil, err
-	}
-	if next := page.NextCursor(); next != "" {
-		return out, &rs.SyncOpResults{NextPageToken: trayTokenPrefix + next}, nil
-	}
-	return out, nil, nil
+	return entries
 }
 
 // userGrants builds the org-role and Organization-workspace grants of users,

@@ -5,11 +5,13 @@ import (
 	"fmt"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
 	ent "github.com/conductorone/baton-sdk/pkg/types/entitlement"
 	"github.com/conductorone/baton-sdk/pkg/types/grant"
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
@@ -27,8 +29,9 @@ type workspaceSyncer struct {
 }
 
 var (
-	_ connectorbuilder.ResourceSyncerV2             = (*workspaceSyncer)(nil)
-	_ connectorbuilder.ResourceProvisionerV2Limited = (*workspaceSyncer)(nil)
+	_ connectorbuilder.ResourceSyncerV2              = (*workspaceSyncer)(nil)
+	_ connectorbuilder.ResourceProvisionerV2Limited  = (*workspaceSyncer)(nil)
+	_ connectorbuilder.ResourceTargetedSyncerLimited = (*workspaceSyncer)(nil)
 )
 
 func (w *workspaceSyncer) ResourceType(context.Context) *v2.ResourceType {
@@ -67,6 +70,24 @@ func (w *workspaceSyncer) List(ctx context.Context, parent *v2.ResourceId, opts 
 	w.c.stats.page(logger(ctx), "workspaces", len(out), next == "")
 	w.c.stats.workspacesFound(len(out), next == "")
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
+}
+
+// Get returns one workspace as Tray.ai has it now, for a targeted sync. A
+// workspace that no longer exists, or of a type --workspace-types leaves
+// out, is NotFound, which the SDK skips.
+func (w *workspaceSyncer) Get(ctx context.Context, id *v2.ResourceId, _ *v2.ResourceId) (*v2.Resource, annotations.Annotations, error) {
+	ws, err := w.c.client.GetWorkspace(ctx, id.GetResource())
+	if isNotFound(err) {
+		return nil, nil, errorf(codes.NotFound, "workspace %s does not exist in Tray.ai", id.GetResource())
+	}
+	if err != nil {
+		return nil, nil, wrapf(err, "get workspace %s", id.GetResource())
+	}
+	if !w.c.settings.WorkspaceTypes[ws.Type] {
+		return nil, nil, errorf(codes.NotFound, "workspace %s is a %s workspace, which --workspace-types leaves out of syncs", ws.Name, ws.Type)
+	}
+	res, err := workspaceResource(ws)
+	return res, nil, err
 }
 
 func workspaceResource(ws client.Workspace) (*v2.Resource, error) {
@@ -119,19 +140,23 @@ func (w *workspaceSyncer) Entitlements(ctx context.Context, res *v2.Resource, op
 		return nil, nil, err
 	}
 	for _, role := range roles.roles {
-		out = append(out, workspaceRoleEntitlement(res, role))
+		out = append(out, w.c.workspaceRoleEntitlement(res, role))
 	}
 	w.c.stats.page(logger(ctx), "workspace entitlements", len(out), false)
 	return out, nil, nil
 }
 
-func workspaceRoleEntitlement(res *v2.Resource, role client.Role) *v2.Entitlement {
+func (c *Connector) workspaceRoleEntitlement(res *v2.Resource, role client.Role) *v2.Entitlement {
 	wsName := res.GetDisplayName()
 	roleName := roleDisplayName(role.Name, role.ID)
+	desc := fmt.Sprintf("Holds the %s role in the Tray.ai workspace %s", roleName, wsName)
+	if isAdminRole(role) && c.implicitAccess() {
+		desc += ". Organization Owners and Admins hold it in every workspace through their organization role, which is where their access is revoked"
+	}
 	return ent.NewAssignmentEntitlement(res, role.ID,
 		ent.WithGrantableTo(userResourceType),
 		ent.WithDisplayName(fmt.Sprintf("%s in workspace %s", roleName, wsName)),
-		ent.WithDescription(fmt.Sprintf("Holds the %s role in the Tray.ai workspace %s", roleName, wsName)),
+		ent.WithDescription(desc),
 		// One role per member per workspace.
 		ent.WithExclusionGroupOrder("trayai-workspace-role:"+res.GetId().GetResource(), rankOf(role.Name)),
 	)
@@ -170,9 +195,7 @@ func (c *Connector) skipWorkspace(ctx context.Context, workspaceID, workspaceNam
 // looked up, for this page only.
 func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
 	if workspaceTypeOf(res) == client.WorkspaceTypeOrganization {
-		// Every org user is a member; the user syncer emits those grants.
-		w.c.stats.workspaceDone(logger(ctx))
-		return nil, nil, nil
+		return w.organizationMembers(ctx, res, opts)
 	}
 	wsID := res.GetId().GetResource()
 	roles, err := w.c.workspaceRoles(ctx, opts.SyncID, wsID, res.GetDisplayName())
@@ -197,7 +220,14 @@ func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.
 	for _, r := range roles.roles {
 		known[r.ID] = true
 	}
-	out := make([]*v2.Grant, 0, 2*len(members))
+	out := make([]*v2.Grant, 0, 2*len(members)+2)
+	if opts.PageToken.Token == "" {
+		implicit, err := w.c.implicitAdminGrants(ctx, opts.SyncID, res, roles)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, implicit...)
+	}
 	for _, m := range members {
 		principal := v2.ResourceId_builder{ResourceType: userTypeID, Resource: m.ID}.Build()
 		out = append(out, grant.NewGrant(res, memberSlug, principal))
@@ -216,6 +246,30 @@ func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.
 	w.c.stats.page(logger(ctx), "workspace grants", len(out), false)
 	if next == "" {
 		w.c.stats.workspaceDone(logger(ctx))
+	}
+	return out, &rs.SyncOpResults{NextPageToken: next}, nil
+}
+
+// organizationMembers: every organization user is a member of the
+// Organization workspace. In a sync that listed the users, the user syncer
+// emits those grants from its roster; in a targeted sync of this workspace
+// they come from the users listed here.
+func (w *workspaceSyncer) organizationMembers(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
+	if opts.PageToken.Token == "" && (w.c.cache.rosterComplete(opts.SyncID) || !w.c.willSync(userTypeID)) {
+		w.c.stats.workspaceDone(logger(ctx))
+		return nil, nil, nil
+	}
+	entries, next, err := w.c.rosterPage(ctx, opts.SyncID, opts.PageToken.Token)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]*v2.Grant, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, memberGrant(res.GetId().GetResource(), v2.ResourceId_builder{ResourceType: userTypeID, Resource: e.userID}.Build()))
+	}
+	if next == "" {
+		w.c.stats.workspaceDone(logger(ctx))
+		return out, nil, nil
 	}
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }

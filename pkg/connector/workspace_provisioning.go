@@ -99,6 +99,11 @@ func (w *workspaceSyncer) addMember(ctx context.Context, wsID, userID, roleID st
 // Revoke removes a user from the workspace: for `member` always, for a
 // role entitlement only if that is the role they hold.
 func (w *workspaceSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.Annotations, error) {
+	if g.GetPrincipal().GetId().GetResourceType() == roleTypeID {
+		return nil, errorf(codes.FailedPrecondition,
+			"the %s organization role reaches every Tray.ai workspace, so its holders keep the Admin role of workspace %s: revoke their organization role instead",
+			roleDisplayName(g.GetPrincipal().GetDisplayName(), g.GetPrincipal().GetId().GetResource()), g.GetEntitlement().GetResource().GetDisplayName())
+	}
 	userID, err := userPrincipal(g.GetPrincipal().GetId())
 	if err != nil {
 		return nil, err
@@ -119,7 +124,10 @@ func (w *workspaceSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.
 	}
 	current, err := w.c.client.GetWorkspaceUser(ctx, wsID, userID)
 	if gone, err := absent(err, "check membership of %s in workspace %s", userID, wsID); gone || err != nil {
-		return revokedIf(gone), err
+		if err == nil && slug != memberSlug {
+			err = w.c.refuseImplicit(ctx, ws, userID, slug)
+		}
+		return revokedIf(gone && err == nil), err
 	}
 	if slug != memberSlug && (!current.HasRole() || current.Role.ID != slug) {
 		// They hold another role: this grant no longer exists.

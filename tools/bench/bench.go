@@ -11,6 +11,8 @@ import (
 	"sort"
 	"time"
 
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+
 	"github.com/conductorone/baton-trayai/internal/harness"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
@@ -51,6 +53,17 @@ type Result struct {
 	Processes peaks
 	Resources int
 	Grants    int
+	// Targeted is the refresh of one shared workspace after the full sync.
+	Targeted Targeted
+}
+
+// Targeted is a targeted sync of one workspace (--sync-resources).
+type Targeted struct {
+	Workspace   string
+	PerEndpoint map[string]int
+	Requests    int
+	Minimum     int
+	Wall        time.Duration
 }
 
 // Ratio is requests divided by the minimum.
@@ -89,6 +102,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	var peak float64
 	var procs peaks
+	var served *harness.Served
 	start := time.Now()
 	if cfg.Binary != "" {
 		procs, err = runBinary(ctx, cfg.Binary, ts.URL, path, cfg.ClientRPS, cfg.Workers)
@@ -100,8 +114,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		served, err := harness.Serve(ctx, conn)
-		if err != nil {
+		if served, err = harness.Serve(ctx, conn); err != nil {
 			return Result{}, err
 		}
 		defer served.Close()
@@ -126,7 +139,44 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	res.Resources, res.Grants = len(got.Resources), len(got.Grants)
+	if res.Targeted, err = refreshOne(ctx, cfg, sim, served, ts.URL, path, dir); err != nil {
+		return Result{}, err
+	}
 	return res, nil
+}
+
+// refreshOne runs a targeted sync of the first shared workspace into the
+// c1z of the full sync, as ConductorOne's refresh after a grant does.
+func refreshOne(ctx context.Context, cfg Config, sim *traysim.Server, served *harness.Served, baseURL, path, dir string) (Targeted, error) {
+	sn := sim.Snapshot()
+	ws := sn.WorkspacesOfType("Shared")[0]
+	sim.ResetCounts()
+	start := time.Now()
+	if cfg.Binary != "" {
+		if _, err := runBinary(ctx, cfg.Binary, baseURL, path, cfg.ClientRPS, cfg.Workers, "--sync-resources", "bid:r:workspace/"+ws.ID); err != nil {
+			return Targeted{}, err
+		}
+	} else {
+		target := v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: "workspace", Resource: ws.ID}.Build()}.Build()
+		if err := harness.Sync(ctx, served.Client, path, harness.SyncOptions{TmpDir: dir, Production: true, Targets: []*v2.Resource{target}}); err != nil {
+			return Targeted{}, err
+		}
+	}
+	t := Targeted{Workspace: ws.Name, Wall: time.Since(start)}
+	t.PerEndpoint, _ = sim.Counts()
+	for _, n := range t.PerEndpoint {
+		t.Requests += n
+	}
+	pages := func(n, size int) int { return max(1, (n+size-1)/size) }
+	// Validation, the workspace, its roles, the organization roles behind
+	// the implicit Admin grants, its member pages and, in every shape but
+	// the full one, a lookup per member.
+	t.Minimum = 1 + 1 + pages(len(ws.Roles), client.MaxPageSizeWsRoles) + pages(len(sn.OrgRoles), client.MaxPageSizeOrgRoles) +
+		pages(len(sn.Members[ws.ID]), client.MaxPageSizeWsUsers)
+	if cfg.Shape != traysim.ShapeFull {
+		t.Minimum += len(sn.Members[ws.ID])
+	}
+	return t, nil
 }
 
 // Minimum is the fewest requests a full sync of this organization needs:
@@ -135,7 +185,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // user and per membership, since those lists lack email or role ids.
 func Minimum(sn traysim.Snapshot, shape traysim.Shape, types map[client.WorkspaceType]bool) int {
 	pages := func(n, size int) int { return max(1, (n+size-1)/size) }
-	n := 1 // validation: GET /core/v1/users?first=1
+	n := 1 // validation: GET /core/v1/roles?first=1
 	n += pages(len(sn.Users), client.MaxPageSizeUsers)
 	n += pages(len(sn.OrgRoles), client.MaxPageSizeOrgRoles)
 	n += pages(len(sn.Workspaces), client.MaxPageSizeWorkspaces)
@@ -175,6 +225,9 @@ func Print(w io.Writer, r Result) {
 	minTime := time.Duration(float64(r.Minimum) / r.budgetRPS() * float64(time.Second))
 	fmt.Fprintf(w, "   wall %s, minimum at %.0f rps %s (x%.2f), %d resources, %d grants\n",
 		r.Wall.Round(100*time.Millisecond), r.budgetRPS(), minTime.Round(100*time.Millisecond), r.TimeRatio(), r.Resources, r.Grants)
+	t := r.Targeted
+	fmt.Fprintf(w, "   targeted refresh of workspace %q: requests %d, minimum %d, wall %s\n",
+		t.Workspace, t.Requests, t.Minimum, t.Wall.Round(100*time.Millisecond))
 	if r.Config.Binary != "" {
 		fmt.Fprintf(w, "   peak RSS: syncer process %.0f MB, connector process %.0f MB, supervisor %.0f MB (one-shot binary)\n",
 			r.Processes.SyncerMB, r.Processes.ConnectorMB, r.Processes.SupervisorMB)

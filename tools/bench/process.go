@@ -25,8 +25,8 @@ type peaks struct {
 // runs it, and returns each process's peak RSS, sampled from /proc every
 // 10 ms until they exit (a peak in a process's last milliseconds can
 // escape the sampler).
-func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, workers int) (peaks, error) {
-	args := []string{"--base-url", baseURL, "-f", c1z, "--log-level", "warn"}
+func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, workers int, extra ...string) (peaks, error) {
+	args := append([]string{"--base-url", baseURL, "-f", c1z, "--log-level", "warn"}, extra...)
 	if clientRPS != 0 {
 		args = append(args, "--rate-limit", strconv.Itoa(clientRPS))
 	}
