@@ -840,13 +840,23 @@ func (s *Server) setOrgRole(_ http.ResponseWriter, r *http.Request, tok Token) (
 	return http.StatusOK, struct{}{}
 }
 
-func (s *Server) addWorkspaceUser(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
+// adminWorkspace is the workspace of a request that changes its members:
+// 404 when it does not exist, 403 when the token may not administer it.
+func (s *Server) adminWorkspace(r *http.Request, tok Token) (*Workspace, int, any) {
 	w := s.st.workspace(r.PathValue("workspaceId"))
 	if w == nil {
-		return http.StatusNotFound, msg("Workspace not found")
+		return nil, http.StatusNotFound, msg("Workspace not found")
 	}
 	if !wsAdmin(tok, w.ID) {
-		return http.StatusForbidden, forbidden
+		return nil, http.StatusForbidden, forbidden
+	}
+	return w, 0, nil
+}
+
+func (s *Server) addWorkspaceUser(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
+	w, code, refusal := s.adminWorkspace(r, tok)
+	if w == nil {
+		return code, refusal
 	}
 	var body struct {
 		UserID string `json:"userId"`
@@ -872,12 +882,9 @@ func (s *Server) addWorkspaceUser(_ http.ResponseWriter, r *http.Request, tok To
 }
 
 func (s *Server) setWorkspaceRole(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
-	w := s.st.workspace(r.PathValue("workspaceId"))
+	w, code, refusal := s.adminWorkspace(r, tok)
 	if w == nil {
-		return http.StatusNotFound, msg("Workspace not found")
-	}
-	if !wsAdmin(tok, w.ID) {
-		return http.StatusForbidden, forbidden
+		return code, refusal
 	}
 	var body struct {
 		RoleID string `json:"roleId"`
@@ -900,12 +907,9 @@ func (s *Server) setWorkspaceRole(_ http.ResponseWriter, r *http.Request, tok To
 }
 
 func (s *Server) removeWorkspaceUser(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
-	w := s.st.workspace(r.PathValue("workspaceId"))
+	w, code, refusal := s.adminWorkspace(r, tok)
 	if w == nil {
-		return http.StatusNotFound, msg("Workspace not found")
-	}
-	if !wsAdmin(tok, w.ID) {
-		return http.StatusForbidden, forbidden
+		return code, refusal
 	}
 	userID := r.PathValue("userId")
 	if _, ok := s.st.members[w.ID][userID]; !ok || w.Type == "Organization" {

@@ -241,13 +241,10 @@ func (u *userSyncer) Delete(ctx context.Context, id *v2.ResourceId, _ *v2.Resour
 	if err := u.c.guard(ctx, user, "delete "+displayUser(user)); err != nil {
 		return nil, err
 	}
-	err = settle(u.c.client.DeleteUser(ctx, userID), func() (bool, error) {
+	err = settle(u.c.client.DeleteUser(ctx, userID), removed(func() error {
 		_, err := u.c.client.GetUser(ctx, userID)
-		if isNotFound(err) {
-			return true, nil
-		}
-		return false, err
-	})
+		return err
+	}))
 	if gone, err := absent(err, "delete user %s", userID); gone || err != nil {
 		return deletedIf(gone), err
 	}

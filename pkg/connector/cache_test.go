@@ -13,19 +13,47 @@ import (
 
 func TestSyncCacheNeverOutlivesItsSync(t *testing.T) {
 	c := newSyncCache()
-	c.putRoles("sync-a", "ws", workspaceRoles{roles: []client.Role{{ID: "r"}}})
-	c.putOrgWorkspace("sync-a", orgWorkspace{id: "org", found: true})
-	if r, ok := c.getRoles("sync-a", "ws"); !ok || len(r.roles) != 1 {
+	if !c.with("sync-a", func(s *syncState) {
+		s.roles["ws"] = workspaceRoles{roles: []client.Role{{ID: "r"}}}
+		s.orgWS = &orgWorkspace{id: "org", found: true}
+		s.roster.add(true, true, []rosterEntry{{userID: "u"}})
+	}) {
+		t.Fatal("the first sync was not reported as new")
+	}
+	roles := func(syncID string) (workspaceRoles, bool) {
+		var r workspaceRoles
+		var ok bool
+		c.with(syncID, func(s *syncState) { r, ok = s.roles["ws"] })
+		return r, ok
+	}
+	if r, ok := roles("sync-a"); !ok || len(r.roles) != 1 {
 		t.Fatal("roles not cached within the sync")
 	}
-	if _, ok := c.getRoles("sync-b", "ws"); ok {
-		t.Fatal("roles of sync-a served to sync-b")
+	if c.with("sync-a", nil) {
+		t.Fatal("the same sync was reported as new")
 	}
-	if _, ok := c.getOrgWorkspace("sync-b"); ok {
-		t.Fatal("Organization workspace of sync-a served to sync-b")
+	if !c.with("sync-b", func(s *syncState) {
+		if len(s.roles) != 0 || s.orgWS != nil || s.roster.complete {
+			t.Fatalf("sync-a's state served to sync-b: %+v", s)
+		}
+	}) {
+		t.Fatal("a new sync was not reported as new")
 	}
-	if _, ok := c.getRoles("sync-a", "ws"); ok {
+	if _, ok := roles("sync-a"); ok {
 		t.Fatal("switching back to sync-a resurrected dropped entries")
+	}
+}
+
+func TestListingIsUsableOnlyWhenSeenWhole(t *testing.T) {
+	var whole, resumed listing[int]
+	whole.add(true, false, []int{1, 2})
+	whole.add(false, true, []int{3})
+	if items, last, ok := whole.page(1, 5); !ok || !last || len(items) != 2 {
+		t.Fatalf("a listing seen whole: %v %v %v", items, last, ok)
+	}
+	resumed.add(false, true, []int{3}) // its first pages were seen by another process
+	if _, _, ok := resumed.page(0, 5); ok {
+		t.Fatal("a listing missing its first pages was served")
 	}
 }
 
@@ -64,7 +92,7 @@ func TestUserGrantsWithoutARosterComeFromTray(t *testing.T) {
 		f := newFixture(t, sim)
 		syncer := &userSyncer{c: f.conn}
 		// A page of the listing seen mid-way: the roster is not usable.
-		f.conn.cache.addToRoster("resumed", false, true, []rosterEntry{{userID: "u", orgRoleID: "r"}})
+		f.conn.cache.with("resumed", func(s *syncState) { s.roster.add(false, true, []rosterEntry{{userID: "u", orgRoleID: "r"}}) })
 
 		got := map[string]bool{}
 		token, calls := "", 0

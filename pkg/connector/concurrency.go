@@ -68,7 +68,10 @@ func fillIn[T any](ctx context.Context, memo *syncCache, syncID string, items []
 		}
 		k := key(items[i])
 		if memoize {
-			if l, ok := memo.recall(syncID, k); ok {
+			var l lookup
+			var ok bool
+			memo.with(syncID, func(s *syncState) { l, ok = s.lookups[k] })
+			if ok {
 				out[i], gone[i] = l.value.(T), l.gone
 				return nil
 			}
@@ -83,7 +86,7 @@ func fillIn[T any](ctx context.Context, memo *syncCache, syncID string, items []
 			out[i] = full
 		}
 		if memoize {
-			memo.remember(syncID, k, lookup{value: out[i], gone: gone[i]})
+			memo.with(syncID, func(s *syncState) { s.lookups[k] = lookup{value: out[i], gone: gone[i]} })
 		}
 		return nil
 	})
@@ -91,13 +94,13 @@ func fillIn[T any](ctx context.Context, memo *syncCache, syncID string, items []
 		return nil, err
 	}
 	if memoize {
-		var keys []string
-		for _, item := range items {
-			if !complete(item) {
-				keys = append(keys, key(item))
+		// A completed page keeps nothing: only a failed one keeps its
+		// lookups, for the SDK's retry of it.
+		memo.with(syncID, func(s *syncState) {
+			for _, item := range items {
+				delete(s.lookups, key(item))
 			}
-		}
-		memo.forget(syncID, keys)
+		})
 	}
 	kept := out[:0]
 	for i := range out {

@@ -125,7 +125,7 @@ func (c *Connector) Close(ctx context.Context) error {
 // observeSync notices the start of a new sync: it logs the previous sync's
 // summary and starts fresh counters and caches.
 func (c *Connector) observeSync(ctx context.Context, syncID string) {
-	if c.cache.switchTo(syncID) {
+	if c.cache.with(syncID, nil) {
 		c.stats.logSummaryOnce(logger(ctx))
 		c.stats.reset()
 	}

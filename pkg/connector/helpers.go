@@ -136,6 +136,34 @@ func settle(err error, check func() (bool, error)) error {
 	}
 }
 
+// removed is the check that settles an unconfirmed removal: done once the
+// read of what was removed answers NotFound.
+func removed(read func() error) func() (bool, error) {
+	return func() (bool, error) {
+		err := read()
+		if isNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	}
+}
+
+// fetched reads the answer to a targeted sync's GET of one resource: a
+// resource that no longer exists is NotFound, which the SDK skips.
+func fetched(err error, kind, id string) error {
+	if isNotFound(err) {
+		return errorf(codes.NotFound, "%s %s does not exist in Tray.ai", kind, id)
+	}
+	return wrapf(err, "get %s %s", kind, id)
+}
+
+// rosterComplete reports whether this sync's user listing recorded every user.
+func (c *Connector) rosterComplete(syncID string) bool {
+	var complete bool
+	c.cache.with(syncID, func(s *syncState) { complete = s.roster.complete })
+	return complete
+}
+
 // isNotFound reports a 404 from Tray.
 func isNotFound(err error) bool { return status.Code(err) == codes.NotFound }
 

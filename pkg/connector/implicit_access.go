@@ -78,14 +78,20 @@ func (c *Connector) implicitAdminGrants(ctx context.Context, syncID string, ws *
 // orgRolesOf returns the organization roles: those this sync listed, or,
 // in a sync that did not list them (a targeted one), fresh from Tray.
 func (c *Connector) orgRolesOf(ctx context.Context, syncID string) ([]client.Role, error) {
-	if roles, ok := c.cache.getOrgRoles(syncID); ok {
+	var roles []client.Role
+	c.cache.with(syncID, func(s *syncState) {
+		if s.orgRoles.complete {
+			roles = s.orgRoles.items
+		}
+	})
+	if roles != nil {
 		return roles, nil
 	}
 	roles, err := c.allOrgRoles(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.cache.addOrgRoles(syncID, true, true, roles)
+	c.cache.with(syncID, func(s *syncState) { s.orgRoles.add(true, true, roles) })
 	return roles, nil
 }
 

@@ -16,15 +16,7 @@ import (
 // a member of it.
 func orgAdminOutside(t *testing.T, sn traysim.Snapshot) (traysim.Workspace, traysim.User) {
 	t.Helper()
-	for _, w := range sn.WorkspacesOfType("Shared") {
-		for _, u := range sn.Users {
-			if _, member := sn.Members[w.ID][u.ID]; !member && u.AccountType == "Regular" && sn.OrgRoleName(u.OrgRoleID) == "Admin" {
-				return w, u
-			}
-		}
-	}
-	t.Fatal("no org Admin outside a shared workspace")
-	return traysim.Workspace{}, traysim.User{}
+	return outsider(t, sn, "Admin")
 }
 
 func immutable(g *v2.Grant) bool {
@@ -81,10 +73,7 @@ func TestOrgOwnersAndAdminsHoldEveryWorkspacesAdminRole(t *testing.T) {
 func TestListedMembershipsOnlyLeavesImplicitAccessOut(t *testing.T) {
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull), func(s *Settings) { s.ListedMembershipsOnly = true })
 	got := f.sync(t)
-	wantR, wantE, wantG := expected(f.sim.Snapshot(), f.conn.settings)
-	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
-	assertSameIDs(t, "entitlements", wantE, got.EntitlementIDs())
-	assertSameIDs(t, "grants", wantG, got.GrantIDs())
+	assertExpected(t, f, got)
 	for id := range got.Grants {
 		if strings.Contains(id, ":role:") && strings.HasPrefix(id, "workspace:") {
 			t.Fatalf("listed-only sync has the implicit grant %s", id)

@@ -74,15 +74,21 @@ func wantCode(t *testing.T, err error, code codes.Code, contains string) {
 // not a member of it.
 func (p *provisioning) sharedWorkspaceAndOutsider(t *testing.T) (traysim.Workspace, traysim.User) {
 	t.Helper()
-	sn := p.sim.Snapshot()
+	return outsider(t, p.sim.Snapshot(), "Contributor")
+}
+
+// outsider picks a shared workspace and a person with the named org role
+// who is not a member of it.
+func outsider(t *testing.T, sn traysim.Snapshot, orgRole string) (traysim.Workspace, traysim.User) {
+	t.Helper()
 	for _, w := range sn.WorkspacesOfType("Shared") {
 		for _, u := range sn.Users {
-			if _, member := sn.Members[w.ID][u.ID]; !member && u.AccountType == "Regular" && sn.OrgRoleName(u.OrgRoleID) == "Contributor" {
+			if _, member := sn.Members[w.ID][u.ID]; !member && u.AccountType == "Regular" && sn.OrgRoleName(u.OrgRoleID) == orgRole {
 				return w, u
 			}
 		}
 	}
-	t.Fatal("no shared workspace with a Contributor outside it")
+	t.Fatalf("no %s outside a shared workspace", orgRole)
 	return traysim.Workspace{}, traysim.User{}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/types/grant"
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
@@ -47,7 +48,7 @@ func (r *roleSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 		out = append(out, res)
 	}
 	next := page.NextCursor()
-	r.c.cache.addOrgRoles(opts.SyncID, opts.PageToken.Token == "", next == "", page.Elements)
+	r.c.cache.with(opts.SyncID, func(s *syncState) { s.orgRoles.add(opts.PageToken.Token == "", next == "", page.Elements) })
 	r.c.stats.page(logger(ctx), "organization roles", len(out), next == "")
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }
@@ -61,7 +62,7 @@ func (r *roleSyncer) Get(ctx context.Context, id *v2.ResourceId, _ *v2.ResourceI
 	}
 	role, ok := findRole(roles, id.GetResource())
 	if !ok || role.ID != id.GetResource() {
-		return nil, nil, errorf(codes.NotFound, "organization role %s does not exist in Tray.ai", id.GetResource())
+		return nil, nil, fetched(status.Error(codes.NotFound, "not listed"), "organization role", id.GetResource())
 	}
 	res, err := roleResource(role)
 	return res, nil, err
@@ -100,7 +101,7 @@ func (r *roleSyncer) Entitlements(_ context.Context, res *v2.Resource, _ rs.Sync
 // Otherwise (a targeted sync of this role, a sync resumed after a
 // restart) the role lists its holders from Tray itself, page by page.
 func (r *roleSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
-	if opts.PageToken.Token == "" && r.c.cache.rosterComplete(opts.SyncID) {
+	if opts.PageToken.Token == "" && r.c.rosterComplete(opts.SyncID) {
 		return nil, nil, nil
 	}
 	entries, next, err := r.c.rosterPage(ctx, opts.SyncID, opts.PageToken.Token)

@@ -153,6 +153,16 @@ func expected(sn traysim.Snapshot, s Settings) ([]string, []string, []string) {
 	return resources, entitlements, grants
 }
 
+// assertExpected checks that a sync holds exactly what the fixture's
+// simulator and settings say it must.
+func assertExpected(t *testing.T, f *fixture, got harness.Contents) {
+	t.Helper()
+	wantR, wantE, wantG := expected(f.sim.Snapshot(), f.conn.settings)
+	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
+	assertSameIDs(t, "entitlements", wantE, got.EntitlementIDs())
+	assertSameIDs(t, "grants", wantG, got.GrantIDs())
+}
+
 func assertSameIDs(t *testing.T, what string, want, got []string) {
 	t.Helper()
 	if slices.Equal(want, got) {
@@ -274,10 +284,7 @@ func TestSyncIncludesPersonalWorkspacesWhenAsked(t *testing.T) {
 	types := map[client.WorkspaceType]bool{"Organization": true, "Shared": true, "Embedded": true, "Personal": true}
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull), func(s *Settings) { s.WorkspaceTypes = types })
 	got := f.sync(t)
-	wantR, wantE, wantG := expected(f.sim.Snapshot(), f.conn.settings)
-	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
-	assertSameIDs(t, "entitlements", wantE, got.EntitlementIDs())
-	assertSameIDs(t, "grants", wantG, got.GrantIDs())
+	assertExpected(t, f, got)
 	if n := len(f.sim.Snapshot().WorkspacesOfType("Personal")); n == 0 {
 		t.Fatal("no personal workspaces seeded")
 	}
@@ -287,10 +294,7 @@ func TestSyncOfOnlySharedWorkspacesEmitsNoOrganizationGrants(t *testing.T) {
 	types := map[client.WorkspaceType]bool{"Shared": true}
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull), func(s *Settings) { s.WorkspaceTypes = types })
 	got := f.sync(t)
-	wantR, wantE, wantG := expected(f.sim.Snapshot(), f.conn.settings)
-	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
-	assertSameIDs(t, "entitlements", wantE, got.EntitlementIDs())
-	assertSameIDs(t, "grants", wantG, got.GrantIDs())
+	assertExpected(t, f, got)
 }
 
 func TestSyncHandlesUnknownEnumsAndMultiplePages(t *testing.T) {
@@ -300,10 +304,7 @@ func TestSyncHandlesUnknownEnumsAndMultiplePages(t *testing.T) {
 	odd := sim.AddWorkspace("Galaxy", "Galactic")
 	f := newFixture(t, sim, func(s *Settings) { s.WorkspaceTypes["Galactic"] = true })
 	got := f.sync(t)
-	wantR, wantE, wantG := expected(f.sim.Snapshot(), f.conn.settings)
-	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
-	assertSameIDs(t, "entitlements", wantE, got.EntitlementIDs())
-	assertSameIDs(t, "grants", wantG, got.GrantIDs())
+	assertExpected(t, f, got)
 	trait, err := rs.GetUserTrait(got.Resources["user/"+robot])
 	if err != nil || trait.GetAccountType() != v2.UserTrait_ACCOUNT_TYPE_HUMAN {
 		t.Errorf("unknown account type: trait %v, err %v; want human", trait, err)

@@ -64,7 +64,7 @@ func (u *userSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 		out = append(out, r)
 	}
 	next := page.NextCursor()
-	u.c.cache.addToRoster(opts.SyncID, opts.PageToken.Token == "", next == "", rosterOf(users))
+	u.c.cache.with(opts.SyncID, func(s *syncState) { s.roster.add(opts.PageToken.Token == "", next == "", rosterOf(users)) })
 	u.c.stats.page(logger(ctx), "users", len(out), next == "")
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }
@@ -74,11 +74,8 @@ func (u *userSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 // exists is NotFound, which the SDK skips.
 func (u *userSyncer) Get(ctx context.Context, id *v2.ResourceId, _ *v2.ResourceId) (*v2.Resource, annotations.Annotations, error) {
 	usr, err := u.c.client.GetUser(ctx, id.GetResource())
-	if isNotFound(err) {
-		return nil, nil, errorf(codes.NotFound, "user %s does not exist in Tray.ai", id.GetResource())
-	}
 	if err != nil {
-		return nil, nil, wrapf(err, "get user %s", id.GetResource())
+		return nil, nil, fetched(err, "user", id.GetResource())
 	}
 	res, err := userResource(usr)
 	return res, nil, err
@@ -151,7 +148,10 @@ func (c *Connector) rosterPage(ctx context.Context, syncID, token string) ([]ros
 	}
 	if rest, ok := strings.CutPrefix(token, rosterTokenPrefix); ok {
 		if offset, err := strconv.Atoi(rest); err == nil && offset >= 0 {
-			if entries, last, ok := c.cache.rosterPage(syncID, offset, rosterPageSize); ok {
+			var entries []rosterEntry
+			var last, ok bool
+			c.cache.with(syncID, func(s *syncState) { entries, last, ok = s.roster.page(offset, rosterPageSize) })
+			if ok {
 				if last {
 					return entries, "", nil
 				}
@@ -174,7 +174,7 @@ func (c *Connector) rosterPage(ctx context.Context, syncID, token string) ([]ros
 	}
 	entries := rosterOf(users)
 	next := page.NextCursor()
-	c.cache.addToRoster(syncID, cursor == "", next == "", entries)
+	c.cache.with(syncID, func(s *syncState) { s.roster.add(cursor == "", next == "", entries) })
 	if next == "" {
 		return entries, "", nil
 	}
@@ -267,8 +267,10 @@ func accountType(t client.AccountType) v2.UserTrait_AccountType {
 // organizationWorkspace returns the Organization workspace, from the sync
 // cache (the workspace listing fills it) or by listing workspaces.
 func (c *Connector) organizationWorkspace(ctx context.Context, syncID string) (orgWorkspace, error) {
-	if o, ok := c.cache.getOrgWorkspace(syncID); ok {
-		return o, nil
+	var cached *orgWorkspace
+	c.cache.with(syncID, func(s *syncState) { cached = s.orgWS })
+	if cached != nil {
+		return *cached, nil
 	}
 	cursor := ""
 	for {
@@ -279,14 +281,14 @@ func (c *Connector) organizationWorkspace(ctx context.Context, syncID string) (o
 		for _, w := range page.Elements {
 			if w.Type == client.WorkspaceTypeOrganization {
 				o := orgWorkspace{id: w.ID, name: w.Name, found: true}
-				c.cache.putOrgWorkspace(syncID, o)
+				c.cache.with(syncID, func(s *syncState) { s.orgWS = &o })
 				return o, nil
 			}
 		}
 		cursor = page.NextCursor()
 		if cursor == "" {
 			logger(ctx).Debug("baton-trayai: the token sees no Organization workspace", zap.String("sync_id", syncID))
-			c.cache.putOrgWorkspace(syncID, orgWorkspace{})
+			c.cache.with(syncID, func(s *syncState) { s.orgWS = &orgWorkspace{} })
 			return orgWorkspace{}, nil
 		}
 	}

@@ -50,7 +50,7 @@ func (w *workspaceSyncer) List(ctx context.Context, parent *v2.ResourceId, opts 
 	out := make([]*v2.Resource, 0, len(page.Elements))
 	for _, ws := range page.Elements {
 		if ws.Type == client.WorkspaceTypeOrganization {
-			w.c.cache.putOrgWorkspace(opts.SyncID, orgWorkspace{id: ws.ID, name: ws.Name, found: true})
+			w.c.cache.with(opts.SyncID, func(s *syncState) { s.orgWS = &orgWorkspace{id: ws.ID, name: ws.Name, found: true} })
 		}
 		if !w.c.settings.WorkspaceTypes[ws.Type] {
 			continue
@@ -63,9 +63,12 @@ func (w *workspaceSyncer) List(ctx context.Context, parent *v2.ResourceId, opts 
 	}
 	next := page.NextCursor()
 	if next == "" {
-		if _, ok := w.c.cache.getOrgWorkspace(opts.SyncID); !ok {
-			w.c.cache.putOrgWorkspace(opts.SyncID, orgWorkspace{})
-		}
+		// The listing is over: a token that saw no Organization workspace sees none.
+		w.c.cache.with(opts.SyncID, func(s *syncState) {
+			if s.orgWS == nil {
+				s.orgWS = &orgWorkspace{}
+			}
+		})
 	}
 	w.c.stats.page(logger(ctx), "workspaces", len(out), next == "")
 	w.c.stats.workspacesFound(len(out), next == "")
@@ -77,11 +80,8 @@ func (w *workspaceSyncer) List(ctx context.Context, parent *v2.ResourceId, opts 
 // out, is NotFound, which the SDK skips.
 func (w *workspaceSyncer) Get(ctx context.Context, id *v2.ResourceId, _ *v2.ResourceId) (*v2.Resource, annotations.Annotations, error) {
 	ws, err := w.c.client.GetWorkspace(ctx, id.GetResource())
-	if isNotFound(err) {
-		return nil, nil, errorf(codes.NotFound, "workspace %s does not exist in Tray.ai", id.GetResource())
-	}
 	if err != nil {
-		return nil, nil, wrapf(err, "get workspace %s", id.GetResource())
+		return nil, nil, fetched(err, "workspace", id.GetResource())
 	}
 	if !w.c.settings.WorkspaceTypes[ws.Type] {
 		return nil, nil, errorf(codes.NotFound, "workspace %s is a %s workspace, which --workspace-types leaves out of syncs", ws.Name, ws.Type)
@@ -166,11 +166,13 @@ func (c *Connector) workspaceRoleEntitlement(res *v2.Resource, role client.Role)
 // remembered as "forbidden" so the sync goes on without this workspace's
 // role entitlements.
 func (c *Connector) workspaceRoles(ctx context.Context, syncID, workspaceID, workspaceName string) (workspaceRoles, error) {
-	if r, ok := c.cache.getRoles(syncID, workspaceID); ok {
+	var r workspaceRoles
+	var cached bool
+	c.cache.with(syncID, func(s *syncState) { r, cached = s.roles[workspaceID] })
+	if cached {
 		return r, nil
 	}
 	all, err := c.allWorkspaceRoles(ctx, workspaceID)
-	var r workspaceRoles
 	switch {
 	case isForbidden(err):
 		c.skipWorkspace(ctx, workspaceID, workspaceName, "roles", err)
@@ -180,7 +182,7 @@ func (c *Connector) workspaceRoles(ctx context.Context, syncID, workspaceID, wor
 	default:
 		r = workspaceRoles{roles: all}
 	}
-	c.cache.putRoles(syncID, workspaceID, r)
+	c.cache.with(syncID, func(s *syncState) { s.roles[workspaceID] = r })
 	return r, nil
 }
 
@@ -255,7 +257,7 @@ func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.
 // emits those grants from its roster; in a targeted sync of this workspace
 // they come from the users listed here.
 func (w *workspaceSyncer) organizationMembers(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
-	if opts.PageToken.Token == "" && (w.c.cache.rosterComplete(opts.SyncID) || !w.c.willSync(userTypeID)) {
+	if opts.PageToken.Token == "" && (w.c.rosterComplete(opts.SyncID) || !w.c.willSync(userTypeID)) {
 		w.c.stats.workspaceDone(logger(ctx))
 		return nil, nil, nil
 	}

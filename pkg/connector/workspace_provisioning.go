@@ -136,13 +136,10 @@ func (w *workspaceSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.
 	if err := w.c.guard(ctx, client.User{ID: userID, Email: current.Email}, "remove "+userID+" from workspace "+ws.Name); err != nil {
 		return nil, err
 	}
-	err = settle(w.c.client.RemoveWorkspaceUser(ctx, wsID, userID), func() (bool, error) {
+	err = settle(w.c.client.RemoveWorkspaceUser(ctx, wsID, userID), removed(func() error {
 		_, err := w.c.client.GetWorkspaceUser(ctx, wsID, userID)
-		if isNotFound(err) {
-			return true, nil
-		}
-		return false, err
-	})
+		return err
+	}))
 	gone, err := absent(err, "remove %s from workspace %s", userID, wsID)
 	return revokedIf(gone), err
 }
