@@ -69,12 +69,14 @@ check-tools:
 	  && if [ "$$main" != "$$cli" ]; then \
 	  echo "tools/baton/go.mod builds the baton CLI from baton-sdk $$cli, the connector uses $$main: run (cd tools/baton && go get github.com/conductorone/baton-sdk@$$main && go mod tidy)"; exit 1; fi
 
-## Full syncs of a large simulated organization: both list shapes, the SDK's --workers, and the
-## real binary's memory at 5,000 and 20,000 users (about ten minutes; see docs/performance.md).
+## Full syncs of a large simulated organization, each followed by a targeted refresh of one workspace: both list
+## shapes, alone and beside another client spending half of Tray.ai's 30 rps, and the real binary's memory at 5,000
+## and 20,000 users (about 40 minutes; see docs/performance.md).
 bench: build
-	$(GO) run ./tools/bench -shapes full,minimal
-	$(GO) run ./tools/bench -shapes full -workers 4
-	$(GO) run ./tools/bench -shapes full -binary bin/baton-trayai
+	$(GO) run ./tools/bench -shapes full,minimal -binary bin/baton-trayai
+	$(GO) run ./tools/bench -shapes minimal -users 1000 -workspaces 20 -binary bin/baton-trayai
+	$(GO) run ./tools/bench -shapes minimal -users 1000 -workspaces 20 -competitor-rps 15 -binary bin/baton-trayai
+	$(GO) run ./tools/bench -shapes minimal -competitor-rps 15 -binary bin/baton-trayai
 	$(GO) run ./tools/bench -shapes full -users 20000 -binary bin/baton-trayai
 
 clean:

@@ -1,16 +1,24 @@
+//go:build !windows
+
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/conductorone/baton-trayai/internal/traysim"
 )
@@ -149,4 +157,39 @@ func closedPort(t *testing.T) string {
 	addr := l.Addr().String()
 	_ = l.Close()
 	return addr
+}
+
+// A run stopped by a signal did not finish: it exits 128 plus the signal's
+// number, as a shell reports it, and not 0 as the SDK may on an interrupt.
+func TestAStoppedRunExitsWithTheSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		sim := traysim.NewDefault(traysim.ShapeFull)
+		sim.SetFaults(traysim.Faults{Latency: 300 * time.Millisecond})
+		requested := make(chan struct{}, 1)
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case requested <- struct{}{}:
+			default:
+			}
+			sim.ServeHTTP(w, r)
+		}))
+		t.Cleanup(ts.Close)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, binary, "--base-url", ts.URL, "--auth-token", traysim.AdminToken,
+			"-f", filepath.Join(t.TempDir(), "s.c1z"), "--log-level", "error")
+		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		<-requested // the sync is under way
+		_ = cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 128+int(sig) {
+			t.Fatalf("stopped by %v: %v, want exit %d\n%s", sig, err, 128+int(sig), out.String())
+		}
+	}
 }

@@ -43,14 +43,27 @@ func Supervise(ctx context.Context) (int, bool) {
 	// passes them on, so that stopping a run works as it always has.
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	stopped := make(chan syscall.Signal, 1)
 	go func() {
 		for s := range signals {
+			select {
+			case stopped <- s.(syscall.Signal):
+			default:
+			}
 			_ = worker.Process.Signal(s)
 		}
 	}()
 	status, note := exitStatus(worker.Wait())
 	signal.Stop(signals)
 	close(signals)
+	if status == 0 {
+		select {
+		case sig := <-stopped:
+			// Stopped before it finished: the SDK may well exit 0 then.
+			status, note = CodeSignaled+int(sig), fmt.Sprintf("baton-trayai: the run was stopped by signal %s", sig)
+		default:
+		}
+	}
 	if note != "" {
 		fmt.Fprintln(os.Stderr, note)
 	}
