@@ -54,6 +54,15 @@ type runner struct {
 // process, where the task is checked before anything starts, and in the
 // connector process it starts, whose calls are journaled.
 func (r *runner) connector(ctx context.Context, cfg *config.Trayai, rt cli.RunTimeOpts) (types.ConnectorServer, error) {
+	cb, opts, err := connector.New(ctx, cfg, &cli.ConnectorOpts{
+		TokenSource:         rt.TokenSource,
+		SelectedAuthMethod:  rt.SelectedAuthMethod,
+		SyncResourceTypeIDs: rt.SyncResourceTypeIDs,
+		EgressPolicy:        rt.EgressPolicy,
+	})
+	if err != nil {
+		return nil, err
+	}
 	kind, c1z := r.task()
 	if !r.serving {
 		if kind == outcome.TaskSync {
@@ -66,15 +75,6 @@ func (r *runner) connector(ctx context.Context, cfg *config.Trayai, rt cli.RunTi
 			ctxzap.Extract(ctx).Warn("baton-trayai: provisioning is enabled but --connector-account (BATON_CONNECTOR_ACCOUNT) is not set: " +
 				"name the Tray.ai API user the connector runs as, by email or id, so that no grant, revoke or deletion can lock the connector out of Tray.ai")
 		}
-	}
-	cb, opts, err := connector.New(ctx, cfg, &cli.ConnectorOpts{
-		TokenSource:         rt.TokenSource,
-		SelectedAuthMethod:  rt.SelectedAuthMethod,
-		SyncResourceTypeIDs: rt.SyncResourceTypeIDs,
-		EgressPolicy:        rt.EgressPolicy,
-	})
-	if err != nil {
-		return nil, err
 	}
 	srv, err := connectorbuilder.NewConnector(ctx, cb, append(opts, connectorbuilder.WithSessionStore(rt.SessionStore))...)
 	if err != nil {
