@@ -43,7 +43,7 @@ func accountCreationSchema() *v2.ConnectorAccountCreationSchema {
 				StringField: str(),
 			}.Build(),
 			accountFieldRole: v2.ConnectorAccountCreationSchema_Field_builder{
-				DisplayName: "Organization role", Order: 3, Placeholder: "Viewer",
+				DisplayName: "Organization role", Order: 3, Placeholder: config.DefaultRoleName,
 				Description: "Organization role name or id: Admin, Contributor or Viewer (default Viewer)",
 				StringField: str(),
 			}.Build(),
