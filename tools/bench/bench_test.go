@@ -45,3 +45,25 @@ func TestSyncStaysWithinTwoPercentOfTheMinimum(t *testing.T) {
 		}
 	}
 }
+
+// A run's processes are told apart by their place in the tree, whatever
+// order the sampler first saw them in and whatever a child's command line
+// was before its exec.
+func TestProcessesAreAttributedByTheirPlaceInTheTree(t *testing.T) {
+	supervised := attribute(
+		map[int]float64{30: 55, 10: 40, 20: 190},
+		map[int]int{10: 0, 20: 1, 30: 2},
+		map[int]bool{30: true},
+	)
+	if want := (peaks{SupervisorMB: 40, SyncerMB: 190, ConnectorMB: 55}); supervised != want {
+		t.Errorf("supervised run: %+v, want %+v", supervised, want)
+	}
+	direct := attribute(
+		map[int]float64{20: 50, 10: 60},
+		map[int]int{10: 0, 20: 1},
+		map[int]bool{20: true},
+	)
+	if want := (peaks{SyncerMB: 60, ConnectorMB: 50}); direct != want {
+		t.Errorf("unsupervised run: %+v, want %+v", direct, want)
+	}
+}

@@ -44,24 +44,24 @@ func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, work
 		mu        sync.Mutex
 		seen      = map[int]float64{}
 		connector = map[int]bool{}
-		order     []int // in the order processes appeared: parents first
+		depth     = map[int]int{} // 0 for the binary, 1 for its children, …
 		done      = make(chan struct{})
 	)
 	go func() {
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			for _, pid := range descendants(cmd.Process.Pid) {
+			for pid, d := range descendants(cmd.Process.Pid) {
 				mb := vmHWM(pid)
 				if mb == 0 {
 					continue
 				}
+				// Read on every sample: a child first seen between fork and
+				// exec still shows its parent's command line.
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 				mu.Lock()
-				if _, ok := seen[pid]; !ok {
-					order = append(order, pid)
-					cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-					connector[pid] = strings.Contains(string(cmdline), "_connector-service")
-				}
+				depth[pid] = d
+				connector[pid] = connector[pid] || strings.Contains(string(cmdline), "_connector-service")
 				seen[pid] = max(seen[pid], mb)
 				mu.Unlock()
 			}
@@ -79,28 +79,40 @@ func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, work
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	var p peaks
-	var others []int
-	for _, pid := range order {
-		if connector[pid] {
-			p.ConnectorMB = max(p.ConnectorMB, seen[pid])
-		} else {
-			others = append(others, pid)
-		}
-	}
-	switch len(others) {
-	case 1:
-		p.SyncerMB = seen[others[0]]
-	case 2:
-		p.SupervisorMB, p.SyncerMB = seen[others[0]], seen[others[1]]
-	}
-	return p, nil
+	return attribute(seen, depth, connector), nil
 }
 
-// descendants returns pid and every process below it. Children are listed
-// per thread, and Go starts processes from any of its threads.
-func descendants(pid int) []int {
+// attribute names each sampled process by its place in the tree: the
+// connector by its command, the syncer as the binary itself or, when the
+// binary supervises, its child.
+func attribute(seen map[int]float64, depth map[int]int, connector map[int]bool) peaks {
+	var p peaks
+	var root, child float64
+	supervised := false
+	for pid, mb := range seen {
+		switch {
+		case connector[pid]:
+			p.ConnectorMB = max(p.ConnectorMB, mb)
+		case depth[pid] == 0:
+			root = mb
+		case depth[pid] == 1:
+			supervised, child = true, max(child, mb)
+		}
+	}
+	if supervised {
+		p.SupervisorMB, p.SyncerMB = root, child
+	} else {
+		p.SyncerMB = root
+	}
+	return p
+}
+
+// descendants returns pid and every process below it, each with its depth
+// below pid. Children are listed per thread, and Go starts processes from
+// any of its threads.
+func descendants(pid int) map[int]int {
 	out := []int{pid}
+	depth := map[int]int{pid: 0}
 	for i := 0; i < len(out); i++ {
 		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", out[i]))
 		for _, t := range tasks {
@@ -111,11 +123,12 @@ func descendants(pid int) []int {
 			for _, f := range strings.Fields(string(raw)) {
 				if c, err := strconv.Atoi(f); err == nil && !slices.Contains(out, c) {
 					out = append(out, c)
+					depth[c] = depth[out[i]] + 1
 				}
 			}
 		}
 	}
-	return out
+	return depth
 }
 
 func vmHWM(pid int) float64 {
