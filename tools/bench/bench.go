@@ -226,8 +226,15 @@ func Print(w io.Writer, r Result) {
 	fmt.Fprintf(w, "   wall %s, minimum at %.0f rps %s (x%.2f), %d resources, %d grants\n",
 		r.Wall.Round(100*time.Millisecond), r.budgetRPS(), minTime.Round(100*time.Millisecond), r.TimeRatio(), r.Resources, r.Grants)
 	t := r.Targeted
-	fmt.Fprintf(w, "   targeted refresh of workspace %q: requests %d, minimum %d, wall %s\n",
-		t.Workspace, t.Requests, t.Minimum, t.Wall.Round(100*time.Millisecond))
+	if t.Requests < t.Minimum {
+		// A binary older than targeted sync ignores --sync-resources' target
+		// and validates only: that is no refresh, whatever its wall time.
+		fmt.Fprintf(w, "   targeted refresh of workspace %q: not done (%d of the %d requests it needs; a binary without targeted sync)\n",
+			t.Workspace, t.Requests, t.Minimum)
+	} else {
+		fmt.Fprintf(w, "   targeted refresh of workspace %q: requests %d, minimum %d, wall %s\n",
+			t.Workspace, t.Requests, t.Minimum, t.Wall.Round(100*time.Millisecond))
+	}
 	if r.Config.Binary != "" {
 		fmt.Fprintf(w, "   peak RSS: syncer process %.0f MB, connector process %.0f MB, supervisor %.0f MB (one-shot binary)\n",
 			r.Processes.SyncerMB, r.Processes.ConnectorMB, r.Processes.SupervisorMB)

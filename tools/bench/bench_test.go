@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/conductorone/baton-trayai/internal/traysim"
 )
@@ -65,5 +67,23 @@ func TestProcessesAreAttributedByTheirPlaceInTheTree(t *testing.T) {
 	)
 	if want := (peaks{SyncerMB: 60, ConnectorMB: 50}); direct != want {
 		t.Errorf("unsupervised run: %+v, want %+v", direct, want)
+	}
+}
+
+// A refresh that made fewer requests than the workspace needs did not
+// happen, and the report says so instead of showing its wall time.
+func TestAnUndoneRefreshIsReportedAsNotDone(t *testing.T) {
+	for _, tc := range []struct {
+		requests int
+		want     string
+	}{
+		{1, "not done (1 of the 47 requests it needs"},
+		{47, "requests 47, minimum 47, wall 1.6s"},
+	} {
+		var out strings.Builder
+		Print(&out, Result{Requests: 1, Targeted: Targeted{Workspace: "Finance", Requests: tc.requests, Minimum: 47, Wall: 1600 * time.Millisecond}})
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%d requests: report\n%s\nwant %q", tc.requests, out.String(), tc.want)
+		}
 	}
 }
