@@ -26,9 +26,12 @@ type syncState struct {
 	// roster is every user's org role, in listing order, as the user
 	// listing of this sync saw it: users' grants are served from it in
 	// pages, without a request.
-	roster   listing[rosterEntry]
-	orgRoles listing[client.Role]
-	lookups  map[string]lookup // per-item GETs of a page that may be retried
+	roster listing[rosterEntry]
+	// usersListedAll is true once the user listing itself completed the
+	// roster, so that the user syncer serves every user's grants.
+	usersListedAll bool
+	orgRoles       listing[client.Role]
+	lookups        map[string]lookup // per-item GETs of a page that may be retried
 }
 
 // with runs f, if any, on the state of syncID under the cache's lock, and

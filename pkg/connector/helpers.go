@@ -157,11 +157,14 @@ func fetched(err error, kind, id string) error {
 	return wrapf(err, "get %s %s", kind, id)
 }
 
-// rosterComplete reports whether this sync's user listing recorded every user.
-func (c *Connector) rosterComplete(syncID string) bool {
-	var complete bool
-	c.cache.with(syncID, func(s *syncState) { complete = s.roster.complete })
-	return complete
+// usersListedAll reports whether this sync's user listing saw every user:
+// then the user syncer emits every org-role and Organization-workspace
+// grant from the roster. A roster completed by anyone else (a role's own
+// listing in a targeted sync) serves that caller, not the user syncer.
+func (c *Connector) usersListedAll(syncID string) bool {
+	var all bool
+	c.cache.with(syncID, func(s *syncState) { all = s.usersListedAll })
+	return all
 }
 
 // isNotFound reports a 404 from Tray.

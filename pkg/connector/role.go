@@ -101,7 +101,7 @@ func (r *roleSyncer) Entitlements(_ context.Context, res *v2.Resource, _ rs.Sync
 // Otherwise (a targeted sync of this role, a sync resumed after a
 // restart) the role lists its holders from Tray itself, page by page.
 func (r *roleSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
-	if opts.PageToken.Token == "" && r.c.rosterComplete(opts.SyncID) {
+	if opts.PageToken.Token == "" && r.c.usersListedAll(opts.SyncID) {
 		return nil, nil, nil
 	}
 	entries, next, err := r.c.rosterPage(ctx, opts.SyncID, opts.PageToken.Token)

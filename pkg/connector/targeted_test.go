@@ -14,6 +14,7 @@ import (
 
 	"github.com/conductorone/baton-trayai/internal/harness"
 	"github.com/conductorone/baton-trayai/internal/traysim"
+	"github.com/conductorone/baton-trayai/pkg/client"
 )
 
 // targeted runs a targeted sync of the given resources into the fixture's
@@ -173,5 +174,33 @@ func TestTargetedSyncOfAGoneResourceSkipsIt(t *testing.T) {
 		v2.ResourceId_builder{ResourceType: workspaceTypeID, Resource: "00000000-0000-4000-8000-000000000000"}.Build())
 	if len(got.Resources) != 0 {
 		t.Fatalf("a gone workspace left resources %v", got.ResourceKeys())
+	}
+}
+
+// ConductorOne refreshes several resources in one targeted sync: each role
+// keeps its own holders and the Organization workspace its members,
+// although the first of them to list the users recorded the whole roster.
+func TestTargetedSyncOfTwoRolesAndTheOrganizationHoldsTheGrantsOfEach(t *testing.T) {
+	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull))
+	sn := f.sim.Snapshot()
+	viewer, admin := sn.OrgRoleByName("Viewer"), sn.OrgRoleByName("Admin")
+	org := sn.WorkspacesOfType("Organization")[0]
+	got, counts := f.targeted(t, filepath.Join(t.TempDir(), "sync.c1z"),
+		roleResourceID(viewer.ID), roleResourceID(admin.ID),
+		v2.ResourceId_builder{ResourceType: workspaceTypeID, Resource: org.ID}.Build())
+	var wantG []string
+	for _, u := range sn.Users {
+		wantG = append(wantG, "workspace:"+org.ID+":member:user:"+u.ID)
+		if u.OrgRoleID == viewer.ID || u.OrgRoleID == admin.ID {
+			wantG = append(wantG, "role:"+u.OrgRoleID+":assigned:user:"+u.ID)
+		}
+	}
+	slices.Sort(wantG)
+	if len(wantG) < len(sn.Users)+2 {
+		t.Fatalf("fixture: %d grants expected, want holders of Viewer and Admin besides the members", len(wantG))
+	}
+	assertSameIDs(t, "grants", wantG, got.GrantIDs())
+	if pages := (len(sn.Users) + client.MaxPageSizeUsers - 1) / client.MaxPageSizeUsers; counts["GET /core/v1/users"] != pages {
+		t.Fatalf("users listed with %d requests, want %d: the others reuse the roster the first one listed", counts["GET /core/v1/users"], pages)
 	}
 }

@@ -64,7 +64,10 @@ func (u *userSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 		out = append(out, r)
 	}
 	next := page.NextCursor()
-	u.c.cache.with(opts.SyncID, func(s *syncState) { s.roster.add(opts.PageToken.Token == "", next == "", rosterOf(users)) })
+	u.c.cache.with(opts.SyncID, func(s *syncState) {
+		s.roster.add(opts.PageToken.Token == "", next == "", rosterOf(users))
+		s.usersListedAll = s.roster.complete
+	})
 	u.c.stats.page(logger(ctx), "users", len(out), next == "")
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }

@@ -257,7 +257,7 @@ func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.
 // emits those grants from its roster; in a targeted sync of this workspace
 // they come from the users listed here.
 func (w *workspaceSyncer) organizationMembers(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
-	if opts.PageToken.Token == "" && (w.c.rosterComplete(opts.SyncID) || !w.c.willSync(userTypeID)) {
+	if opts.PageToken.Token == "" && (w.c.usersListedAll(opts.SyncID) || !w.c.willSync(userTypeID)) {
 		w.c.stats.workspaceDone(logger(ctx))
 		return nil, nil, nil
 	}
