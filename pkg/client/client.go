@@ -9,7 +9,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -185,12 +184,12 @@ func (c *Client) do(ctx context.Context, r request) error {
 			return contextError(r.route, err, lastErr)
 		}
 		retryAfter, answered, err := c.once(ctx, r, path)
-		if answered && status.Code(err) != codes.Unavailable {
-			// A 429 slows the pace; any other answer but a server error
-			// tells that the pace is accepted.
-			c.pace.outcome(sent, false)
-		} else if retryAfter >= 0 {
+		switch {
+		case retryAfter >= 0: // a 429: the budget is spent
 			c.pace.outcome(sent, true)
+		case answered && status.Code(err) != codes.Unavailable:
+			// Any other answer but a server error accepts the pace.
+			c.pace.outcome(sent, false)
 		}
 		if err == nil {
 			c.outage.succeeded()
@@ -301,10 +300,8 @@ func (c *Client) once(ctx context.Context, r request, path string) (time.Duratio
 	if isBodyTooLarge(readErr) {
 		return -1, true, c.tooLarge(r.route)
 	}
-	if isInviteCap(r.route, resp, body) {
-		var te trayError
-		_ = json.Unmarshal(body, &te)
-		return -1, true, inviteCapError(r.route, bounded(te.Message))
+	if msg, capped := inviteCap(r.route, resp, body); capped {
+		return -1, true, inviteCapError(r.route, bounded(msg))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		retryAfter := time.Duration(-1)

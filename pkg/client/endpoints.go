@@ -47,6 +47,9 @@ var (
 // keeps a malformed id from turning into another path.
 var pathID = regexp.MustCompile(`^[a-zA-Z0-9-]+$`)
 
+// IsID reports whether s has the form of a Tray.ai user or workspace id.
+func IsID(s string) bool { return pathID.MatchString(s) }
+
 // path fills the template's placeholders with ids, in order.
 func (r route) path(ids ...string) (string, error) {
 	var b strings.Builder

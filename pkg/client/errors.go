@@ -97,20 +97,20 @@ func inviteCapError(r route, msg string) error {
 		r, msg)
 }
 
-// isInviteCap tells the daily invitation cap from ordinary rate limiting
-// on POST /core/v1/invites. Tray answers both with 429 and documents
-// neither message, so the cap is recognized by a message about
-// invitations or a day, and anything else is paced and retried.
-func isInviteCap(r route, resp *http.Response, body []byte) bool {
+// inviteCap tells the daily invitation cap from ordinary rate limiting on
+// POST /core/v1/invites and returns Tray's message. Tray answers both with
+// 429 and documents neither message, so the cap is recognized by a message
+// about invitations or a day, and anything else is paced and retried.
+func inviteCap(r route, resp *http.Response, body []byte) (string, bool) {
 	if r != routeInviteUser || resp.StatusCode != http.StatusTooManyRequests {
-		return false
+		return "", false
 	}
 	var te trayError
 	if json.Unmarshal(body, &te) != nil {
-		return false
+		return "", false
 	}
 	m := strings.ToLower(te.Message)
-	return strings.Contains(m, "invit") || strings.Contains(m, "day")
+	return te.Message, strings.Contains(m, "invit") || strings.Contains(m, "day")
 }
 
 // unconfirmedError is a write Tray may or may not have applied.

@@ -3,7 +3,6 @@ package connector
 import (
 	"context"
 	"net/mail"
-	"regexp"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -27,9 +26,6 @@ type protectedAccount struct {
 	setting string // the flag that names the account
 }
 
-// trayID is the spec's pattern for user ids.
-var trayID = regexp.MustCompile(`^[a-zA-Z0-9-]+$`)
-
 func parseProtection(connectorAccount string, others []string) (protection, error) {
 	var p protection
 	add := func(raw, setting string) error {
@@ -42,7 +38,7 @@ func parseProtection(connectorAccount string, others []string) (protection, erro
 				return invalid("%s: %q is not an email address: name the account by its email or its Tray.ai id", setting, v)
 			}
 			p.accounts = append(p.accounts, protectedAccount{key: strings.ToLower(v), email: true, setting: setting})
-		case trayID.MatchString(v):
+		case client.IsID(v):
 			p.accounts = append(p.accounts, protectedAccount{key: strings.ToLower(v), setting: setting})
 		default:
 			return invalid("%s: %q is neither an email nor a Tray.ai user id", setting, v)
