@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,12 +36,7 @@ type failure struct {
 }
 
 func failureClasses() []failure {
-	sim := func(t *testing.T, h http.Handler) string {
-		t.Helper()
-		ts := httptest.NewServer(h)
-		t.Cleanup(ts.Close)
-		return ts.URL
-	}
+	sim := traysim.ListenTest
 	return []failure{
 		{"wrong token (401)", 16, "rejected the API token", func(t *testing.T) ([]string, []string) {
 			return nil, []string{"--auth-token", "not-a-token", "--base-url", sim(t, traysim.NewDefault(traysim.ShapeFull))}
@@ -166,17 +160,16 @@ func TestAStoppedRunExitsWithTheSignal(t *testing.T) {
 		sim := traysim.NewDefault(traysim.ShapeFull)
 		sim.SetFaults(traysim.Faults{Latency: 300 * time.Millisecond})
 		requested := make(chan struct{}, 1)
-		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		url := traysim.ListenTest(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case requested <- struct{}{}:
 			default:
 			}
 			sim.ServeHTTP(w, r)
 		}))
-		t.Cleanup(ts.Close)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, binary, "--base-url", ts.URL, "--auth-token", traysim.AdminToken,
+		cmd := exec.CommandContext(ctx, binary, "--base-url", url, "--auth-token", traysim.AdminToken,
 			"-f", filepath.Join(t.TempDir(), "s.c1z"), "--log-level", "error")
 		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
 		var out strings.Builder

@@ -5,14 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,27 +67,15 @@ func runCLI(t *testing.T, env []string, args ...string) result {
 	return result{out: out.String(), code: code}
 }
 
-// countingServer serves the simulator and counts requests.
-func countingServer(t *testing.T, sim *traysim.Server) (*httptest.Server, *atomic.Int64) {
-	t.Helper()
-	var n atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		sim.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	return ts, &n
-}
-
 func TestOneShotSyncWritesTheOrganizationAndNeverLogsTheToken(t *testing.T) {
 	const token = "tok-3f9a1c77e2b54d0a9e6b8c1d2f3a4b5c"
 	sim := traysim.NewDefault(traysim.ShapeMinimal)
 	sim.AddToken(token, traysim.Token{Kind: traysim.TokenOrgAdmin, UserID: sim.APIUserID(traysim.AdminToken)})
-	ts, _ := countingServer(t, sim)
+	url := traysim.ListenTest(t, sim)
 	sync := func(c1z string) harness.Contents {
 		t.Helper()
 		// The token comes from the environment, as in the Kubernetes Secret.
-		r := runCLI(t, []string{"BATON_AUTH_TOKEN=" + token}, "--base-url", ts.URL, "-f", c1z, "--log-level", "debug", "--log-format", "json")
+		r := runCLI(t, []string{"BATON_AUTH_TOKEN=" + token}, "--base-url", url, "-f", c1z, "--log-level", "debug", "--log-format", "json")
 		if r.code != 0 {
 			t.Fatalf("sync exited %d:\n%s", r.code, tail(r.out))
 		}
@@ -166,9 +151,9 @@ func mentions(got harness.Contents, s string) []string {
 
 func TestRejectedTokenExitsNonZeroWithTheTokenMessage(t *testing.T) {
 	const token = "tok-wrong-5d1e2f3a4b5c6d7e8f9a0b1c"
-	ts, _ := countingServer(t, traysim.NewDefault(traysim.ShapeFull))
+	url := traysim.ListenTest(t, traysim.NewDefault(traysim.ShapeFull))
 	c1z := filepath.Join(t.TempDir(), "s.c1z")
-	r := runCLI(t, nil, "--base-url", ts.URL, "--auth-token", token, "-f", c1z, "--log-level", "debug")
+	r := runCLI(t, nil, "--base-url", url, "--auth-token", token, "-f", c1z, "--log-level", "debug")
 	if r.code != 16 {
 		t.Errorf("exit code %d, want 16 (Unauthenticated)", r.code)
 	}
@@ -184,7 +169,8 @@ func TestRejectedTokenExitsNonZeroWithTheTokenMessage(t *testing.T) {
 }
 
 func TestInvalidConfigurationFailsBeforeAnyRequest(t *testing.T) {
-	ts, requests := countingServer(t, traysim.NewDefault(traysim.ShapeFull))
+	sim := traysim.NewDefault(traysim.ShapeFull)
+	url := traysim.ListenTest(t, sim)
 	cases := []struct {
 		args []string
 		want string
@@ -192,9 +178,9 @@ func TestInvalidConfigurationFailsBeforeAnyRequest(t *testing.T) {
 		{[]string{"--auth-token", "x", "--region", "mars"}, "region"},
 		{[]string{"--auth-token", "x", "--base-url", "ftp://example.com"}, "--base-url"},
 		{[]string{"--auth-token", "x", "--base-url", "http://tray.example.com"}, "only sent over https"},
-		{[]string{"--auth-token", "x", "--workspace-types", "Nope", "--base-url", ts.URL}, "--workspace-types"},
-		{[]string{"--auth-token", "x y", "--base-url", ts.URL}, "--auth-token"},
-		{[]string{"--base-url", ts.URL}, "auth-token"},
+		{[]string{"--auth-token", "x", "--workspace-types", "Nope", "--base-url", url}, "--workspace-types"},
+		{[]string{"--auth-token", "x y", "--base-url", url}, "--auth-token"},
+		{[]string{"--base-url", url}, "auth-token"},
 	}
 	for _, c := range cases {
 		r := runCLI(t, nil, append(c.args, "-f", filepath.Join(t.TempDir(), "s.c1z"))...)
@@ -202,7 +188,7 @@ func TestInvalidConfigurationFailsBeforeAnyRequest(t *testing.T) {
 			t.Errorf("%v: exit %d, output does not name %s:\n%s", c.args, r.code, c.want, tail(r.out))
 		}
 	}
-	if n := requests.Load(); n != 0 {
+	if n := sim.Requests(); n != 0 {
 		t.Fatalf("invalid configurations made %d API requests", n)
 	}
 }
@@ -233,15 +219,15 @@ func TestCapabilitiesConfigAndVersionNeedNoToken(t *testing.T) {
 
 func TestConfigFileIsRead(t *testing.T) {
 	sim := traysim.NewDefault(traysim.ShapeFull)
-	ts, requests := countingServer(t, sim)
+	url := traysim.ListenTest(t, sim)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "baton.yaml")
-	if err := os.WriteFile(cfg, []byte("auth-token: "+traysim.AdminToken+"\nbase-url: "+ts.URL+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("auth-token: "+traysim.AdminToken+"\nbase-url: "+url+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := runCLI(t, []string{"BATON_CONFIG_PATH=" + cfg}, "-f", filepath.Join(dir, "s.c1z"))
-	if r.code != 0 || requests.Load() == 0 {
-		t.Fatalf("sync from a config file: exit %d, %d requests\n%s", r.code, requests.Load(), tail(r.out))
+	if r.code != 0 || sim.Requests() == 0 {
+		t.Fatalf("sync from a config file: exit %d, %d requests\n%s", r.code, sim.Requests(), tail(r.out))
 	}
 }
 
@@ -272,8 +258,8 @@ func TestReadmeShowsTheCurrentHelp(t *testing.T) {
 // Provisioning without --connector-account can lock the connector out:
 // the operator is told once, at start-up, naming the setting.
 func TestProvisioningWithoutTheConnectorAccountWarnsOnce(t *testing.T) {
-	ts, _ := countingServer(t, traysim.NewDefault(traysim.ShapeFull))
-	args := []string{"--base-url", ts.URL, "--auth-token", traysim.AdminToken, "--provisioning", "--log-format", "json"}
+	url := traysim.ListenTest(t, traysim.NewDefault(traysim.ShapeFull))
+	args := []string{"--base-url", url, "--auth-token", traysim.AdminToken, "--provisioning", "--log-format", "json"}
 	r := runCLI(t, nil, append(args, "-f", filepath.Join(t.TempDir(), "s.c1z"))...)
 	if n := strings.Count(r.out, "--connector-account (BATON_CONNECTOR_ACCOUNT) is not set"); r.code != 0 || n != 1 {
 		t.Fatalf("exit %d, warned %d times; want one warning:\n%s", r.code, n, tail(r.out))

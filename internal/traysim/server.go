@@ -94,7 +94,9 @@ type Server struct {
 	counts         map[string]int
 	status         map[int]int
 	served         int
-	mux            *http.ServeMux
+	// received counts every request, also those no route matches.
+	received int
+	mux      *http.ServeMux
 }
 
 // New returns a server seeded with a generated organization.
@@ -218,7 +220,19 @@ func (s *Server) ResetCounts() {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.received++
+	s.mu.Unlock()
+	s.mux.ServeHTTP(w, r)
+}
+
+// Requests is the number of requests received, whatever their path.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.received
+}
 
 type handler func(w http.ResponseWriter, r *http.Request, tok Token) (int, any)
 

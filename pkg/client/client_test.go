@@ -3,7 +3,6 @@ package client_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -33,11 +32,8 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 func newClient(t *testing.T, h http.Handler, token string, tune ...func(*client.Options)) (*client.Client, *recorder) {
 	t.Helper()
-	t.Setenv("BATON_DISABLE_HTTP_CACHE", "true")
 	rec := &recorder{next: h, queries: map[string][]string{}}
-	ts := httptest.NewServer(rec)
-	t.Cleanup(ts.Close)
-	o := client.Options{BaseURL: ts.URL, Token: token, RequestsPerSecond: 1000, Burst: 100,
+	o := client.Options{BaseURL: traysim.ListenTest(t, rec), Token: token, RequestsPerSecond: 1000, Burst: 100,
 		BaseBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}
 	for _, f := range tune {
 		f(&o)

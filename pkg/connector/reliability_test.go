@@ -3,7 +3,6 @@ package connector
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -127,8 +126,7 @@ func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
 func TestValidateTellsBadTokenFromMissingRights(t *testing.T) {
 	sim := traysim.NewDefault(traysim.ShapeFull)
-	ts := httptest.NewServer(sim)
-	defer ts.Close()
+	url := traysim.ListenTest(t, sim)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		token string
@@ -139,7 +137,7 @@ func TestValidateTellsBadTokenFromMissingRights(t *testing.T) {
 		{"expired-token", codes.Unauthenticated, "check --auth-token"},
 		{traysim.ViewerToken, codes.PermissionDenied, "Admin organization role"},
 	} {
-		s := testSettings(ts.URL)
+		s := testSettings(url)
 		s.Token = tc.token
 		c, err := NewWithSettings(ctx, s, nil)
 		if err != nil {

@@ -3,7 +3,6 @@ package connector
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -52,10 +51,7 @@ func newFixture(t *testing.T, sim *traysim.Server, edit ...func(*Settings)) *fix
 // newFixtureBehind serves sim through h, which may change what Tray answers.
 func newFixtureBehind(t *testing.T, sim *traysim.Server, h http.Handler, edit ...func(*Settings)) *fixture {
 	t.Helper()
-	t.Setenv("BATON_DISABLE_HTTP_CACHE", "true")
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
-	s := testSettings(ts.URL)
+	s := testSettings(traysim.ListenTest(t, h))
 	for _, e := range edit {
 		e(&s)
 	}

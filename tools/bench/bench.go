@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -86,10 +85,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	})
 	sim.SetFaults(traysim.Faults{RateLimit: cfg.ServerRPS, Burst: 50, Latency: cfg.Latency, CompetitorRPS: cfg.CompetitorRPS})
 	defer sim.Close()
-	ts := httptest.NewServer(sim)
-	defer ts.Close()
+	url, stop := traysim.Listen(sim)
+	defer stop()
 
-	settings, err := connector.ParseSettings(connectorConfig{baseURL: ts.URL, rps: cfg.ClientRPS}.trayai())
+	settings, err := connector.ParseSettings(connectorConfig{baseURL: url, rps: cfg.ClientRPS}.trayai())
 	if err != nil {
 		return Result{}, err
 	}
@@ -105,7 +104,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var served *harness.Served
 	start := time.Now()
 	if cfg.Binary != "" {
-		procs, err = runBinary(ctx, cfg.Binary, ts.URL, path, cfg.ClientRPS, cfg.Workers)
+		procs, err = runBinary(ctx, cfg.Binary, url, path, cfg.ClientRPS, cfg.Workers)
 		if err != nil {
 			return Result{}, err
 		}
@@ -139,7 +138,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	res.Resources, res.Grants = len(got.Resources), len(got.Grants)
-	if res.Targeted, err = refreshOne(ctx, cfg, sim, served, ts.URL, path, dir); err != nil {
+	if res.Targeted, err = refreshOne(ctx, cfg, sim, served, url, path, dir); err != nil {
 		return Result{}, err
 	}
 	return res, nil

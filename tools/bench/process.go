@@ -34,7 +34,7 @@ func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, work
 		args = append(args, "--workers", strconv.Itoa(workers))
 	}
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), "BATON_AUTH_TOKEN=sim-admin-token", "BATON_DISABLE_HTTP_CACHE=true")
+	cmd.Env = append(os.Environ(), "BATON_AUTH_TOKEN=sim-admin-token")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
