@@ -6,7 +6,6 @@ import (
 	"context"
 	"os"
 
-	"github.com/conductorone/baton-trayai/internal/outcome"
 	"github.com/conductorone/baton-trayai/pkg/connector"
 )
 
@@ -19,13 +18,7 @@ var (
 
 func main() {
 	connector.Version = version
-	// A small parent owns the exit status of every run (see internal/outcome);
-	// the command itself runs in the worker it starts.
-	ctx := context.Background()
-	if code, supervised := outcome.Supervise(ctx); supervised {
-		os.Exit(code)
-	}
-	os.Exit(run(ctx))
+	os.Exit(launch(context.Background()))
 }
 
 func versionString() string {

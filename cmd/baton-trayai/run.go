@@ -12,8 +12,11 @@ import (
 	sdkconfig "github.com/conductorone/baton-sdk/pkg/config"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
 	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
+	"github.com/conductorone/baton-sdk/pkg/dotc1z"
+	"github.com/conductorone/baton-sdk/pkg/dotc1z/c1zstore"
 	"github.com/conductorone/baton-sdk/pkg/types"
 	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
+	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -26,10 +29,23 @@ import (
 // run is the SDK's config.RunConnector, returning the exit code instead of
 // exiting with it, so that the journal records it first.
 func run(ctx context.Context) int {
+	code, err := execute(ctx)
+	if err != nil {
+		// One line that says what went wrong and what to do; the exit
+		// status carries the code.
+		msg := status.Convert(err).Message()
+		if strings.Contains(msg, "no space left on device") {
+			msg += ": free space there, or point -f or --c1z-temp-dir (TMPDIR) at a disk with room; the previous c1z is unchanged"
+		}
+		fmt.Fprintln(os.Stderr, msg)
+	}
+	return code
+}
+
+// execute runs the SDK's command once and returns its exit code and error.
+func execute(ctx context.Context) (int, error) {
 	r := &runner{journal: outcome.Open(), serving: slices.Contains(os.Args[1:], "_connector-service")}
-	v, cmd, err := sdkconfig.DefineConfigurationV2(ctx, "baton-trayai", r.connector, config.Config,
-		// `capabilities` and `config` work without a token or network.
-		connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}))
+	v, cmd, err := defineCommand(ctx, r)
 	if err == nil {
 		r.v = v
 		cmd.Version = versionString()
@@ -37,11 +53,22 @@ func run(ctx context.Context) int {
 	}
 	code := outcome.Code(err)
 	r.journal.Exit(code)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err.Error())
-	}
-	return code
+	return code, err
 }
+
+// defineCommand builds the SDK's command around r.connector.
+func defineCommand(ctx context.Context, r *runner) (*viper.Viper, *cobra.Command, error) {
+	return sdkconfig.DefineConfigurationV2(ctx, "baton-trayai", r.connector, config.Config,
+		// `capabilities` and `config` work without a token or network.
+		connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}),
+		// SQLite unless --storage-engine says otherwise: it keeps the full
+		// sync when a targeted sync is added to a c1z, and a sync needs a
+		// fraction of pebble's memory (docs/performance.md).
+		connectorrunner.WithStorageEngine(DefaultStorageEngine))
+}
+
+// DefaultStorageEngine is the c1z storage engine of a run that names none.
+const DefaultStorageEngine = c1zstore.EngineSQLite
 
 type runner struct {
 	v       *viper.Viper
@@ -67,6 +94,9 @@ func (r *runner) connector(ctx context.Context, cfg *config.Trayai, rt cli.RunTi
 	if !r.serving {
 		if kind == outcome.TaskSync {
 			if err := checkWritable(c1z); err != nil {
+				return nil, err
+			}
+			if err := checkKeepsFullSync(c1z, r.v.GetStringSlice("sync-resources")); err != nil {
 				return nil, err
 			}
 		}
@@ -138,4 +168,25 @@ func checkWritable(path string) error {
 	}
 	_ = probe.Close()
 	return os.Remove(probe.Name())
+}
+
+// checkKeepsFullSync refuses, before anything is written, a targeted sync
+// into a pebble c1z: pebble holds one sync, so the SDK would replace the
+// file's full sync with the partial one. A c1z keeps its engine whatever
+// --storage-engine says, so only a new file can be SQLite.
+func checkKeepsFullSync(path string, targets []string) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	f, err := os.Open(path) //nolint:gosec // the c1z the user named
+	if err != nil {
+		return nil // no file yet: the targeted sync is its first sync
+	}
+	defer f.Close()
+	if format, err := dotc1z.ReadHeaderFormat(f); err != nil || format != dotc1z.C1ZFormatV3 {
+		return nil
+	}
+	return status.Errorf(codes.FailedPrecondition,
+		"baton-trayai: -f %s is a pebble c1z, which holds one sync, so a targeted sync would erase its full sync: "+
+			"write the targeted sync to another file with -f, or move this one away and run a full sync (new files are SQLite, which keeps both)", path)
 }

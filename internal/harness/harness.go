@@ -13,6 +13,7 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
 	"github.com/conductorone/baton-sdk/pkg/connectorclient"
 	"github.com/conductorone/baton-sdk/pkg/dotc1z"
+	"github.com/conductorone/baton-sdk/pkg/dotc1z/c1zstore"
 	sdksync "github.com/conductorone/baton-sdk/pkg/sync"
 	"github.com/conductorone/baton-sdk/pkg/types"
 	"google.golang.org/grpc"
@@ -138,6 +139,22 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // Read loads the latest finished sync of a c1z file, full or partial.
 func Read(ctx context.Context, c1zPath, tmpDir string) (Contents, error) {
+	return read(ctx, c1zPath, tmpDir, c1zstore.SyncMeta.LatestFinishedSyncOfAnyType)
+}
+
+// ReadFull loads the latest full sync of a c1z file, whatever partial
+// syncs were added after it. A file without one is an error.
+func ReadFull(ctx context.Context, c1zPath, tmpDir string) (Contents, error) {
+	return read(ctx, c1zPath, tmpDir, func(m c1zstore.SyncMeta, ctx context.Context) (*c1zstore.SyncRun, error) {
+		run, err := m.LatestFullSync(ctx)
+		if err == nil && run == nil {
+			err = fmt.Errorf("no full sync in %s", c1zPath)
+		}
+		return run, err
+	})
+}
+
+func read(ctx context.Context, c1zPath, tmpDir string, which func(c1zstore.SyncMeta, context.Context) (*c1zstore.SyncRun, error)) (Contents, error) {
 	opts := []dotc1z.C1ZOption{dotc1z.WithReadOnly(true)}
 	if tmpDir != "" {
 		opts = append(opts, dotc1z.WithTmpDir(tmpDir))
@@ -147,9 +164,9 @@ func Read(ctx context.Context, c1zPath, tmpDir string) (Contents, error) {
 		return Contents{}, fmt.Errorf("harness: open %s: %w", c1zPath, err)
 	}
 	defer func() { _ = store.Close(ctx) }()
-	latest, err := store.SyncMeta().LatestFinishedSyncOfAnyType(ctx)
+	latest, err := which(store.SyncMeta(), ctx)
 	if err != nil {
-		return Contents{}, fmt.Errorf("harness: find the latest sync of %s: %w", c1zPath, err)
+		return Contents{}, fmt.Errorf("harness: find the sync to read in %s: %w", c1zPath, err)
 	}
 	if latest != nil {
 		if err := store.SetCurrentSync(ctx, latest.ID); err != nil {

@@ -116,3 +116,7 @@ func (s *journaled) DeleteResource(ctx context.Context, r *v2.DeleteResourceRequ
 func (s *journaled) DeleteResourceV2(ctx context.Context, r *v2.DeleteResourceV2Request) (*v2.DeleteResourceV2Response, error) {
 	return call(ctx, s, "DeleteResourceV2", true, s.ConnectorServer.DeleteResourceV2, r)
 }
+
+func (s *journaled) RotateCredential(ctx context.Context, r *v2.RotateCredentialRequest) (*v2.RotateCredentialResponse, error) {
+	return call(ctx, s, "RotateCredential", true, s.ConnectorServer.RotateCredential, r)
+}

@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var served *harness.Served
 	start := time.Now()
 	if cfg.Binary != "" {
-		procs, err = runBinary(ctx, cfg.Binary, url, path, cfg.ClientRPS, cfg.Workers)
+		procs, err = runBinary(ctx, oneShot{binary: cfg.Binary, baseURL: url, c1z: path, clientRPS: cfg.ClientRPS, workers: cfg.Workers})
 		if err != nil {
 			return Result{}, err
 		}
@@ -152,7 +152,8 @@ func refreshOne(ctx context.Context, cfg Config, sim *traysim.Server, served *ha
 	sim.ResetCounts()
 	start := time.Now()
 	if cfg.Binary != "" {
-		if _, err := runBinary(ctx, cfg.Binary, baseURL, path, cfg.ClientRPS, cfg.Workers, "--sync-resources", "bid:r:workspace/"+ws.ID); err != nil {
+		if _, err := runBinary(ctx, oneShot{binary: cfg.Binary, baseURL: baseURL, c1z: path, clientRPS: cfg.ClientRPS, workers: cfg.Workers,
+			extra: []string{"--sync-resources", "bid:r:workspace/" + ws.ID}}); err != nil {
 			return Targeted{}, err
 		}
 	} else {

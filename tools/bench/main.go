@@ -26,6 +26,8 @@ func main() {
 	shapes := flag.String("shapes", "full,minimal", "list shapes to run: "+strings.Join(traysim.ShapeNames(), ", "))
 	workers := flag.Int("workers", 0, "SDK --workers")
 	binary := flag.String("binary", "", "run this baton-trayai binary one-shot and measure its processes (default: in-process SDK harness)")
+	storage := flag.String("storage", "", "compare these storage engines (e.g. sqlite,pebble) with -binary: full and targeted sync, memory, disk, c1z")
+	implicit := flag.String("implicit", "on,off", "with -storage: the implicit Admin grants on (default) and/or off (--listed-memberships-only)")
 	flag.Parse()
 
 	var runs []traysim.Shape
@@ -37,6 +39,9 @@ func main() {
 		}
 		runs = append(runs, shape)
 	}
+	if *storage != "" {
+		os.Exit(storageTable(*storage, *implicit, *binary, *users, *workspaces, *members, runs))
+	}
 	for _, shape := range runs {
 		r, err := Run(context.Background(), Config{Users: *users, Workspaces: *workspaces, Members: *members,
 			Shape: shape, Latency: *latency, ServerRPS: *serverRPS, CompetitorRPS: *competitorRPS, ClientRPS: *clientRPS, Workers: *workers, Binary: *binary})
@@ -46,4 +51,27 @@ func main() {
 		}
 		Print(os.Stdout, r)
 	}
+}
+
+// storageTable runs the storage comparison and prints it as a table.
+func storageTable(engines, implicit, binary string, users, workspaces, members int, shapes []traysim.Shape) int {
+	if binary == "" {
+		fmt.Fprintln(os.Stderr, "bench: -storage measures the real binary's processes: give -binary")
+		return 2
+	}
+	PrintStorageHeader(os.Stdout)
+	for _, shape := range shapes {
+		for _, imp := range strings.Split(implicit, ",") {
+			for _, engine := range strings.Split(engines, ",") {
+				r, err := RunStorage(context.Background(), StorageConfig{Users: users, Workspaces: workspaces, Members: members,
+					Shape: shape, Engine: strings.TrimSpace(engine), Listed: strings.TrimSpace(imp) == "off", Binary: binary, ClientRPS: 50})
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "bench:", err)
+					return 1
+				}
+				PrintStorage(os.Stdout, r)
+			}
+		}
+	}
+	return 0
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -19,22 +21,36 @@ import (
 // connector process the worker starts.
 type peaks struct {
 	SupervisorMB, SyncerMB, ConnectorMB float64
+	// TempMB is the peak disk use of the run's TMPDIR, when sampled.
+	TempMB float64
+}
+
+// oneShot is a one-shot run of the binary against the simulator.
+type oneShot struct {
+	binary, baseURL, c1z string
+	clientRPS, workers   int
+	// tempDir, when set, is the run's TMPDIR, whose disk use is sampled.
+	tempDir string
+	extra   []string
 }
 
 // runBinary performs a one-shot sync with the real binary, as an operator
 // runs it, and returns each process's peak RSS, sampled from /proc every
 // 10 ms until they exit (a peak in a process's last milliseconds can
-// escape the sampler).
-func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, workers int, extra ...string) (peaks, error) {
-	args := append([]string{"--base-url", baseURL, "-f", c1z, "--log-level", "warn"}, extra...)
-	if clientRPS != 0 {
-		args = append(args, "--rate-limit", strconv.Itoa(clientRPS))
+// escape the sampler), and the peak disk use of its TMPDIR.
+func runBinary(ctx context.Context, o oneShot) (peaks, error) {
+	args := append([]string{"--base-url", o.baseURL, "-f", o.c1z, "--log-level", "warn"}, o.extra...)
+	if o.clientRPS != 0 {
+		args = append(args, "--rate-limit", strconv.Itoa(o.clientRPS))
 	}
-	if workers != 0 {
-		args = append(args, "--workers", strconv.Itoa(workers))
+	if o.workers != 0 {
+		args = append(args, "--workers", strconv.Itoa(o.workers))
 	}
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, o.binary, args...)
 	cmd.Env = append(os.Environ(), "BATON_AUTH_TOKEN=sim-admin-token")
+	if o.tempDir != "" {
+		cmd.Env = append(cmd.Env, "TMPDIR="+o.tempDir)
+	}
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -45,12 +61,19 @@ func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, work
 		seen      = map[int]float64{}
 		connector = map[int]bool{}
 		depth     = map[int]int{} // 0 for the binary, 1 for its children, …
+		tempPeak  float64
 		done      = make(chan struct{})
 	)
 	go func() {
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
-		for {
+		for n := 0; ; n++ {
+			if o.tempDir != "" && n%10 == 0 {
+				mb := diskUseMB(o.tempDir)
+				mu.Lock()
+				tempPeak = max(tempPeak, mb)
+				mu.Unlock()
+			}
 			for pid, d := range descendants(cmd.Process.Pid) {
 				mb := vmHWM(pid)
 				if mb == 0 {
@@ -75,11 +98,31 @@ func runBinary(ctx context.Context, binary, baseURL, c1z string, clientRPS, work
 	werr := cmd.Wait()
 	close(done)
 	if werr != nil {
-		return peaks{}, fmt.Errorf("%s: %w\n%s", filepath.Base(binary), werr, out.String())
+		return peaks{}, fmt.Errorf("%s: %w\n%s", filepath.Base(o.binary), werr, out.String())
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return attribute(seen, depth, connector), nil
+	p := attribute(seen, depth, connector)
+	p.TempMB = tempPeak
+	return p, nil
+}
+
+// diskUseMB is the disk space the files under dir take, as du and the
+// kubelet's emptyDir limit count it: allocated blocks, not file sizes.
+func diskUseMB(dir string) float64 {
+	var blocks int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil //nolint:nilerr // a file removed while walking
+		}
+		if info, err := d.Info(); err == nil {
+			if st, ok := info.Sys().(*syscall.Stat_t); ok {
+				blocks += st.Blocks
+			}
+		}
+		return nil
+	})
+	return float64(blocks*512) / (1 << 20)
 }
 
 // attribute names each sampled process by its place in the tree: the
