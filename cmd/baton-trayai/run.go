@@ -18,6 +18,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -99,6 +100,12 @@ func (r *runner) connector(ctx context.Context, cfg *config.Trayai, rt cli.RunTi
 			if err := checkKeepsFullSync(c1z, r.v.GetStringSlice("sync-resources")); err != nil {
 				return nil, err
 			}
+			if r.journal != nil && isPebble(c1z) {
+				// Put back by the supervisor if the sync fails.
+				if err := outcome.KeepPrevious(c1z); err != nil {
+					ctxzap.Extract(ctx).Warn("baton-trayai: could not keep the previous c1z aside; a failed sync would leave it with the unfinished sync", zap.Error(err))
+				}
+			}
 		}
 		r.journal.Task(kind, c1z, outcome.ModTime(c1z))
 		if (kind == outcome.TaskProvision || r.v.GetBool("provisioning")) && strings.TrimSpace(cfg.ConnectorAccount) == "" {
@@ -178,15 +185,21 @@ func checkKeepsFullSync(path string, targets []string) error {
 	if len(targets) == 0 {
 		return nil
 	}
-	f, err := os.Open(path) //nolint:gosec // the c1z the user named
-	if err != nil {
-		return nil // no file yet: the targeted sync is its first sync
-	}
-	defer f.Close()
-	if format, err := dotc1z.ReadHeaderFormat(f); err != nil || format != dotc1z.C1ZFormatV3 {
-		return nil
+	if !isPebble(path) {
+		return nil // SQLite, or no file yet: the targeted sync is its first sync
 	}
 	return status.Errorf(codes.FailedPrecondition,
 		"baton-trayai: -f %s is a pebble c1z, which holds one sync, so a targeted sync would erase its full sync: "+
 			"write the targeted sync to another file with -f, or move this one away and run a full sync (new files are SQLite, which keeps both)", path)
+}
+
+// isPebble reports whether path is a c1z of the pebble engine.
+func isPebble(path string) bool {
+	f, err := os.Open(path) //nolint:gosec // the c1z the user named
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	format, err := dotc1z.ReadHeaderFormat(f)
+	return err == nil && format == dotc1z.C1ZFormatV3
 }

@@ -266,3 +266,40 @@ func TestAFullDiskEndsTheRunAndKeepsThePreviousC1z(t *testing.T) {
 		})
 	}
 }
+
+// A sync that fails after it started leaves the previous full sync in the
+// c1z, whatever the engine: SQLite keeps it beside the unfinished one, and
+// a pebble file, which holds one sync, is put back as it was.
+func TestAFailedSyncKeepsThePreviousFullSync(t *testing.T) {
+	ctx := context.Background()
+	for _, engine := range []string{"sqlite", "pebble"} {
+		t.Run(engine, func(t *testing.T) {
+			sim := traysim.NewDefault(traysim.ShapeFull)
+			c1z := filepath.Join(t.TempDir(), "sync.c1z")
+			if r := syncTo(t, nil, traysim.ListenTest(t, sim), c1z, "--storage-engine", engine); r.code != 0 {
+				t.Fatalf("first sync exited %d:\n%s", r.code, tail(r.out))
+			}
+			full, err := harness.Read(ctx, c1z, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := readFile(t, c1z)
+			// An admin revokes the token in the middle of the next sync.
+			failing := traysim.NewDefault(traysim.ShapeFull)
+			failing.SetFaults(traysim.Faults{RevokeAfter: 5})
+			if r := syncTo(t, nil, traysim.ListenTest(t, failing), c1z); r.code != 16 {
+				t.Fatalf("the failing sync exited %d, want 16:\n%s", r.code, tail(r.out))
+			}
+			kept, err := harness.ReadFull(ctx, c1z, t.TempDir())
+			if err != nil || !sameContents(kept, full) {
+				t.Fatalf("after a failed sync the previous full sync is gone or changed: %v", err)
+			}
+			if engine == "pebble" && !bytes.Equal(readFile(t, c1z), before) {
+				t.Fatal("the pebble c1z was not put back as it was")
+			}
+			if left, _ := filepath.Glob(c1z + ".*"); len(left) != 0 {
+				t.Fatalf("the run left %v next to the c1z", left)
+			}
+		})
+	}
+}

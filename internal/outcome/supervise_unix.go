@@ -75,6 +75,11 @@ func Supervise(ctx context.Context) (int, bool) {
 	if why != "" {
 		fmt.Fprintln(os.Stderr, why)
 	}
+	if records.Task == TaskSync {
+		if note := settlePrevious(records.C1Z, code != 0); note != "" {
+			fmt.Fprintln(os.Stderr, note)
+		}
+	}
 	return code, true
 }
 
