@@ -14,6 +14,7 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
 	"github.com/conductorone/baton-sdk/pkg/dotc1z"
 	"github.com/conductorone/baton-sdk/pkg/dotc1z/c1zstore"
+	"github.com/conductorone/baton-sdk/pkg/field"
 	"github.com/conductorone/baton-sdk/pkg/types"
 	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
 	"github.com/spf13/cobra"
@@ -59,6 +60,7 @@ func execute(ctx context.Context) (int, error) {
 
 // defineCommand builds the SDK's command around r.connector.
 func defineCommand(ctx context.Context, r *runner) (*viper.Viper, *cobra.Command, error) {
+	describeStorageDefault()
 	return sdkconfig.DefineConfigurationV2(ctx, "baton-trayai", r.connector, config.Config,
 		// `capabilities` and `config` work without a token or network.
 		connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}),
@@ -70,6 +72,17 @@ func defineCommand(ctx context.Context, r *runner) (*viper.Viper, *cobra.Command
 
 // DefaultStorageEngine is the c1z storage engine of a run that names none.
 const DefaultStorageEngine = c1zstore.EngineSQLite
+
+// describeStorageDefault makes --help tell this connector's default
+// engine rather than the SDK's.
+func describeStorageDefault() {
+	for i, f := range field.DefaultFields {
+		if f.FieldName == field.StorageEngineField.FieldName {
+			field.DefaultFields[i].Description = "The storage engine of a new sync c1z file: sqlite or pebble. " +
+				"Defaults to sqlite, which keeps a full sync beside a targeted one; an existing file keeps its engine."
+		}
+	}
+}
 
 type runner struct {
 	v       *viper.Viper
