@@ -1,0 +1,362 @@
+package c1sim
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	v1 "github.com/conductorone/baton-sdk/pb/c1/connectorapi/baton/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// gate runs before every BatonService call: it counts the call, answers an
+// injected failure, then requires a live bearer access token.
+func (s *Server) gate(ctx context.Context, fullMethod string) error {
+	method := methodName(fullMethod)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.countLocked(method)
+	if f := s.takeRPCFailureLocked(method); f != nil {
+		s.stats.RPCFailuresInjected++
+		return status.Errorf(f.code, "c1sim: injected failure of %s", method)
+	}
+	unauth := func(why string) error {
+		s.stats.Unauthenticated++
+		return status.Error(codes.Unauthenticated, "c1sim: "+why)
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	auth := md.Get("authorization")
+	if len(auth) != 1 {
+		return unauth(fmt.Sprintf("%d authorization headers, want 1", len(auth)))
+	}
+	scheme, token, _ := strings.Cut(auth[0], " ")
+	if !strings.EqualFold(scheme, "bearer") || token == "" {
+		return unauth("authorization is not a bearer token")
+	}
+	exp, ok := s.tokens[token]
+	if !ok {
+		return unauth("unknown or revoked access token")
+	}
+	if !time.Now().Before(exp) {
+		return unauth("access token expired")
+	}
+	return nil
+}
+
+// validate applies the proto's validation rules (protoc-gen-validate), as
+// ConductorOne does.
+func (s *Server) validate(m any) error {
+	v, ok := m.(interface{ Validate() error })
+	if !ok {
+		return nil
+	}
+	if err := v.Validate(); err != nil {
+		s.mu.Lock()
+		s.stats.InvalidArgument++
+		s.mu.Unlock()
+		return status.Errorf(codes.InvalidArgument, "c1sim: invalid %T: %v", m, err)
+	}
+	return nil
+}
+
+// outcome notes a call's answer in its record.
+func (s *Server) outcome(ctx context.Context, err error) {
+	rec, _ := ctx.Value(recordKey{}).(*Record)
+	if rec == nil {
+		return
+	}
+	st := status.Convert(err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec.handled = true
+	rec.Status = int(st.Code())
+	if err != nil {
+		rec.Note = st.Message()
+	}
+	s.notifyLocked()
+}
+
+func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	err := s.gate(ctx, info.FullMethod)
+	if err == nil {
+		err = s.validate(req)
+	}
+	var resp any
+	if err == nil {
+		resp, err = handler(ctx, req)
+	}
+	s.outcome(ctx, err)
+	return resp, err
+}
+
+func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	err := s.gate(ss.Context(), info.FullMethod)
+	if err == nil {
+		err = handler(srv, ss)
+	}
+	s.outcome(ss.Context(), err)
+	return err
+}
+
+// batonService implements c1.connectorapi.baton.v1.BatonService.
+type batonService struct {
+	v1.UnimplementedBatonServiceServer
+	s *Server
+}
+
+func userAgent(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return strings.Join(md.Get("user-agent"), " ")
+}
+
+func (b *batonService) Hello(ctx context.Context, req *v1.BatonServiceHelloRequest) (*v1.BatonServiceHelloResponse, error) {
+	s := b.s
+	h := &Hello{
+		At:                time.Now(),
+		HostID:            req.GetHostId(),
+		TaskID:            req.GetTaskId(),
+		BuildInfo:         req.GetBuildInfo(),
+		OSInfo:            req.GetOsInfo(),
+		ConnectorMetadata: req.GetConnectorMetadata(),
+		Capabilities:      req.GetConnectorMetadata().GetCapabilities(),
+		Annotations:       req.GetAnnotations(),
+		UserAgent:         userAgent(ctx),
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id := req.GetTaskId(); id != "" {
+		t := s.tasks[id]
+		if t == nil {
+			return nil, status.Errorf(codes.NotFound, "c1sim: Hello names unknown task %s", id)
+		}
+		t.hellos++
+	}
+	s.hellos = append(s.hellos, h)
+	s.notifyLocked()
+	return &v1.BatonServiceHelloResponse{}, nil
+}
+
+// takeLocked hands out the first queued task not in known.
+func (s *Server) takeLocked(hostID string, known map[string]bool) *v1.Task {
+	for i, id := range s.queue {
+		if known[id] {
+			continue
+		}
+		s.queue = append(s.queue[:i:i], s.queue[i+1:]...)
+		t := s.tasks[id]
+		t.state, t.takenAt, t.takenBy = TaskTaken, time.Now(), hostID
+		out := proto.CloneOf(t.task)
+		out.SetStatus(v1.Task_STATUS_SCHEDULED)
+		s.notifyLocked()
+		return out
+	}
+	return nil
+}
+
+func (b *batonService) GetTask(_ context.Context, req *v1.BatonServiceGetTaskRequest) (*v1.BatonServiceGetTaskResponse, error) {
+	s := b.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return v1.BatonServiceGetTaskResponse_builder{
+		Task:          s.takeLocked(req.GetHostId(), nil),
+		NextPoll:      durationpb.New(s.pollInterval),
+		NextHeartbeat: durationpb.New(s.heartbeatInterval),
+	}.Build(), nil
+}
+
+func (b *batonService) GetTasks(_ context.Context, req *v1.BatonServiceGetTasksRequest) (*v1.BatonServiceGetTasksResponse, error) {
+	s := b.s
+	known := map[string]bool{}
+	for _, id := range req.GetKnownTaskIds() {
+		known[id] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var tasks []*v1.Task
+	for range req.GetPageSize() {
+		t := s.takeLocked(req.GetHostId(), known)
+		if t == nil {
+			break
+		}
+		tasks = append(tasks, t)
+	}
+	return v1.BatonServiceGetTasksResponse_builder{
+		Tasks:         tasks,
+		NextPoll:      durationpb.New(s.pollInterval),
+		NextHeartbeat: durationpb.New(s.heartbeatInterval),
+	}.Build(), nil
+}
+
+func (b *batonService) Heartbeat(_ context.Context, req *v1.BatonServiceHeartbeatRequest) (*v1.BatonServiceHeartbeatResponse, error) {
+	s := b.s
+	ids := req.GetTaskIds()
+	if id := req.GetTaskId(); id != "" {
+		ids = append([]string{id}, ids...)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if s.tasks[id] == nil {
+			return nil, status.Errorf(codes.NotFound, "c1sim: heartbeat for unknown task %s", id)
+		}
+	}
+	var cancelled []string
+	now := time.Now()
+	for _, id := range ids {
+		t := s.tasks[id]
+		t.heartbeats++
+		t.lastHeartbeat = now
+		if t.cancel {
+			cancelled = append(cancelled, id)
+		}
+	}
+	s.notifyLocked()
+	id := req.GetTaskId()
+	return v1.BatonServiceHeartbeatResponse_builder{
+		NextHeartbeat:    durationpb.New(s.heartbeatInterval),
+		Cancelled:        id != "" && s.tasks[id].cancel,
+		CancelledTaskIds: cancelled,
+	}.Build(), nil
+}
+
+func (b *batonService) FinishTask(_ context.Context, req *v1.BatonServiceFinishTaskRequest) (*v1.BatonServiceFinishTaskResponse, error) {
+	s := b.s
+	f := &Finished{
+		At:      time.Now(),
+		TaskID:  req.GetTaskId(),
+		HostID:  req.GetHostId(),
+		Success: req.HasSuccess(),
+		Request: proto.CloneOf(req),
+	}
+	if st := req.GetStatus(); st != nil {
+		f.Code = codes.Code(uint32(st.GetCode())) //nolint:gosec // A gRPC code sent by the client; codes.Code prints any value.
+		f.Message = st.GetMessage()
+		f.Details = st.GetDetails()
+	}
+	if req.HasSuccess() {
+		f.Annotations = req.GetSuccess().GetAnnotations()
+		f.Response = req.GetSuccess().GetResponse()
+	} else {
+		f.NonRetryable = req.GetError().GetNonRetryable()
+		f.Annotations = req.GetError().GetAnnotations()
+		f.Response = req.GetError().GetResponse()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tasks[req.GetTaskId()]
+	if t == nil {
+		return nil, status.Errorf(codes.NotFound, "c1sim: FinishTask for unknown task %s", req.GetTaskId())
+	}
+	t.state = TaskFinished
+	t.finishes = append(t.finishes, f)
+	s.notifyLocked()
+	return &v1.BatonServiceFinishTaskResponse{}, nil
+}
+
+// UploadAsset receives one asset: a metadata message naming the task, data
+// chunks, and an EOF message with the sha256 of the whole. The bytes are
+// kept in UploadDir()/TASKID.N once the checksum matches.
+func (b *batonService) UploadAsset(stream grpc.ClientStreamingServer[v1.BatonServiceUploadAssetRequest, v1.BatonServiceUploadAssetResponse]) error {
+	s := b.s
+	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return status.Error(codes.InvalidArgument, "c1sim: empty upload stream")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.validate(first); err != nil {
+		return err
+	}
+	md := first.GetMetadata()
+	if md == nil {
+		return status.Error(codes.InvalidArgument, "c1sim: the first upload message must be metadata")
+	}
+	taskID := md.GetTaskId()
+	s.mu.Lock()
+	t := s.tasks[taskID]
+	var seq int
+	if t != nil {
+		t.uploadSeq++
+		seq = t.uploadSeq
+	}
+	s.mu.Unlock()
+	if t == nil {
+		return status.Errorf(codes.NotFound, "c1sim: upload for unknown task %s", taskID)
+	}
+	f, err := os.CreateTemp(s.uploadDir, ".partial-"+taskID+"-*")
+	if err != nil {
+		return status.Errorf(codes.Internal, "c1sim: %v", err)
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	h := sha256.New()
+	w := io.MultiWriter(f, h)
+	var size int64
+	chunks := 0
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return status.Error(codes.InvalidArgument, "c1sim: upload stream ended without an EOF message")
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.validate(msg); err != nil {
+			return err
+		}
+		switch {
+		case msg.HasData():
+			n, err := w.Write(msg.GetData().GetData())
+			if err != nil {
+				return status.Errorf(codes.Internal, "c1sim: %v", err)
+			}
+			size += int64(n)
+			chunks++
+		case msg.HasEof():
+			sum := h.Sum(nil)
+			if subtle.ConstantTimeCompare(sum, msg.GetEof().GetSha256Checksum()) != 1 {
+				return status.Errorf(codes.InvalidArgument, "c1sim: upload sha256 %x does not match the EOF checksum %x", sum, msg.GetEof().GetSha256Checksum())
+			}
+			if err := f.Close(); err != nil {
+				return status.Errorf(codes.Internal, "c1sim: %v", err)
+			}
+			path := filepath.Join(s.uploadDir, fmt.Sprintf("%s.%d", taskID, seq))
+			if err := os.Rename(f.Name(), path); err != nil {
+				return status.Errorf(codes.Internal, "c1sim: %v", err)
+			}
+			kept = true
+			s.mu.Lock()
+			t.uploads = append(t.uploads, Upload{
+				At: time.Now(), TaskID: taskID, HostID: md.GetHostId(), Seq: seq,
+				Path: path, Size: size, SHA256: sum, Chunks: chunks,
+			})
+			s.notifyLocked()
+			s.mu.Unlock()
+			return stream.SendAndClose(&v1.BatonServiceUploadAssetResponse{})
+		default:
+			return status.Error(codes.InvalidArgument, "c1sim: a second metadata message in one upload")
+		}
+	}
+}
+
+func (b *batonService) StartDebugging(context.Context, *v1.StartDebuggingRequest) (*v1.StartDebuggingResponse, error) {
+	return v1.StartDebuggingResponse_builder{Status: true}.Build(), nil
+}
