@@ -79,6 +79,9 @@ type SyncOptions struct {
 	// Targets makes the sync a targeted one of these resources, added to
 	// the c1z as a partial sync (the CLI's --sync-resources).
 	Targets []*v2.Resource
+	// SkipExpandGrants leaves expandable grants unexpanded, as a service-mode
+	// sync task with skip_expand_grants does: ConductorOne expands them.
+	SkipExpandGrants bool
 }
 
 // Sync runs a full sync into c1zPath. Unless o.Production is set, ingestion
@@ -97,6 +100,9 @@ func Sync(ctx context.Context, client types.ConnectorClient, c1zPath string, o S
 	}
 	if len(o.Targets) > 0 {
 		opts = append(opts, sdksync.WithTargetedSyncResources(o.Targets))
+	}
+	if o.SkipExpandGrants {
+		opts = append(opts, sdksync.WithDontExpandGrants())
 	}
 	s, err := sdksync.NewSyncer(ctx, client, opts...)
 	if err != nil {
