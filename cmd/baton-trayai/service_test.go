@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +25,8 @@ import (
 
 	"github.com/conductorone/baton-trayai/internal/c1sim"
 	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/internal/manifest"
+	"github.com/conductorone/baton-trayai/internal/memcg"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/config"
 	"github.com/conductorone/baton-trayai/pkg/connector"
@@ -476,4 +480,139 @@ func TestServiceModeStopsOnSIGTERMAndLeavesNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deployment reads the shipped Kubernetes manifests and returns the
+// environment the pod would give the container, with the Secret's
+// placeholders filled for the stand-in and the simulated organization,
+// the simulator's URL, the stand-in's host and CA, and the emptyDir the
+// manifest mounts for temporary data at a directory of the test's.
+func deployment(t *testing.T, c1 *c1sim.Server, tray *traysim.Server, tmp string) (manifest.Deployment, []string) {
+	t.Helper()
+	dep, secrets, err := manifest.Load("../../deploy/kubernetes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := dep.Environ(secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := tray.Snapshot()
+	apiUser, _ := api.User(tray.APIUserID(traysim.AdminToken))
+	fill := map[string]string{
+		"BATON_CLIENT_ID":         c1.ClientID(),
+		"BATON_CLIENT_SECRET":     c1.ClientSecret(),
+		"BATON_AUTH_TOKEN":        serviceToken,
+		"BATON_CONNECTOR_ACCOUNT": apiUser.Email,
+	}
+	for i, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case fill[k] != "":
+			env[i] = k + "=" + fill[k]
+		case strings.HasPrefix(v, "<"):
+			t.Fatalf("the Secret has a placeholder %s this test does not fill: add it here", k)
+		case k == "TMPDIR" && v == dep.TmpPath:
+			env[i] = k + "=" + tmp
+		}
+	}
+	env = append(env, "HOME="+t.TempDir(), "PATH="+os.Getenv("PATH"), "BATON_BASE_URL="+traysim.ListenTest(t, tray))
+	for _, kv := range c1.Env() {
+		if strings.HasPrefix(kv, "BATON_C1_API_HOST=") || strings.HasPrefix(kv, "SSL_CERT_FILE=") {
+			env = append(env, kv)
+		}
+	}
+	return dep, env
+}
+
+// The shipped manifests drive a run: exactly the Deployment's environment
+// and its Secret's keys start the service, which says Hello, syncs, and
+// answers the probes on the port they name.
+func TestTheKubernetesManifestsRunTheService(t *testing.T) {
+	c1 := startC1(t)
+	tray := newTray(traysim.ShapeFull)
+	s := &service{c1: c1, tray: tray, out: &lockedBuffer{}, tmp: t.TempDir(), done: make(chan struct{})}
+	dep, env := deployment(t, c1, tray, s.tmp)
+	if dep.HealthPort == 0 || dep.LivePath == "" || dep.ReadyPath == "" {
+		t.Fatalf("the Deployment names no probe port or paths: %+v", dep)
+	}
+	if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", dep.HealthPort)); err != nil {
+		t.Skipf("the probes' port %d is taken on this machine (%v)", dep.HealthPort, err)
+	} else {
+		_ = ln.Close()
+	}
+	s.start(t, env, nil)
+	if _, err := c1.WaitHello(ctxFor(t, time.Minute), 1); err != nil {
+		t.Fatalf("no Hello: %v", err)
+	}
+	if got := s.sync(t, c1sim.FullSync{SkipExpandGrants: true}); len(got.Resources) == 0 {
+		t.Fatal("the sync uploaded nothing")
+	}
+	for _, path := range []string{dep.LivePath, dep.ReadyPath} {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", dep.HealthPort, path)) //nolint:noctx // a probe
+		if err != nil {
+			t.Fatalf("probe %s: %v", path, err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("probe %s answered %s", path, resp.Status)
+		}
+	}
+	if strings.Contains(s.out.String(), "--connector-account (BATON_CONNECTOR_ACCOUNT) is not set") {
+		t.Fatal("the Secret's connector account did not reach the connector")
+	}
+}
+
+// A soak of sync tasks, both list shapes in turn, inside a memory cgroup
+// at the manifest's limit and with its Go settings: no process is killed,
+// every task succeeds, and nothing piles up in TMPDIR.
+func TestServiceSoakStaysWithinTheManifestLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a soak: run without -short")
+	}
+	const tasks = 20
+	c1 := startC1(t)
+	tray := traysim.New(traysim.Options{
+		Org:   traysim.OrgOptions{Seed: 7, Users: 150, APIUsers: 2, SharedWorkspaces: 10, MembersPerWorkspace: 15},
+		Shape: traysim.ShapeFull,
+	})
+	tray.AddToken(serviceToken, traysim.Token{Kind: traysim.TokenOrgAdmin, UserID: tray.APIUserID(traysim.AdminToken)})
+	s := &service{c1: c1, tray: tray, out: &lockedBuffer{}, tmp: t.TempDir(), done: make(chan struct{})}
+	dep, env := deployment(t, c1, tray, s.tmp)
+	group, err := memcg.New(fmt.Sprintf("baton-trayai-soak-%d", os.Getpid()), dep.MemoryLimit)
+	if err != nil {
+		t.Skipf("the machine gives no memory cgroup to hold the soak to the manifest's %d MiB: %v", dep.MemoryLimit>>20, err)
+	}
+	t.Cleanup(func() { _ = group.Close() })
+	// The probes' port is not needed here, and another test may hold it.
+	env = append(env, "BATON_HEALTH_CHECK=false", "BATON_LOG_LEVEL=warn", "BATON_RATE_LIMIT=50")
+	s.cmd = exec.Command(binary)
+	group.Enter(s.cmd)
+	s.cmd.Env = env
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() { _ = s.cmd.Process.Kill(); <-s.done })
+	if _, err := c1.WaitHello(ctxFor(t, time.Minute), 1); err != nil {
+		t.Fatalf("no Hello: %v", err)
+	}
+	shapes := []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal}
+	var peak int64
+	for n := range tasks {
+		tray.SetShape(shapes[n%2])
+		group.ResetMaxUsage()
+		got := s.sync(t, c1sim.FullSync{SkipExpandGrants: true})
+		use := group.MaxUsage()
+		peak = max(peak, use)
+		t.Logf("task %2d (%s): %d resources, %d grants, cgroup peak %d MiB", n+1, shapes[n%2], len(got.Resources), len(got.Grants), use>>20)
+	}
+	if kills := group.OOMKills(); kills != 0 || s.exited() {
+		t.Fatalf("%d processes OOM-killed at the manifest's %d MiB (service exited: %v)", kills, dep.MemoryLimit>>20, s.exited())
+	}
+	if files, _ := filepath.Glob(filepath.Join(s.tmp, "baton-trayai-run-*", "*")); len(files) > 1 {
+		t.Fatalf("after %d tasks TMPDIR holds %v", tasks, files)
+	}
+	t.Logf("%d sync tasks, peak %d MiB of the manifest's %d MiB", tasks, peak>>20, dep.MemoryLimit>>20)
 }

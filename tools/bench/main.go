@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/conductorone/baton-trayai/internal/manifest"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 )
 
@@ -28,6 +29,10 @@ func main() {
 	binary := flag.String("binary", "", "run this baton-trayai binary one-shot and measure its processes (default: in-process SDK harness)")
 	storage := flag.String("storage", "", "compare these storage engines (e.g. sqlite,pebble) with -binary: full and targeted sync, memory, disk, c1z")
 	implicit := flag.String("implicit", "on,off", "with -storage: the implicit Admin grants on (default) and/or off (--listed-memberships-only)")
+	service := flag.Int("service", 0, "with -binary: run this many sync tasks in service mode against the ConductorOne stand-in, shapes alternating")
+	manifest := flag.String("manifest", "", "with -service: hold the service to this Kubernetes manifest's memory limit and give it its Go runtime settings (e.g. deploy/kubernetes)")
+	expand := flag.Bool("expand", false, "with -service: sync tasks without skip_expand_grants (ConductorOne normally sends it)")
+	extraArgs := flag.String("args", "", "with -service: more arguments for the binary, space-separated (e.g. --storage-engine pebble)")
 	flag.Parse()
 
 	var runs []traysim.Shape
@@ -38,6 +43,10 @@ func main() {
 			os.Exit(2)
 		}
 		runs = append(runs, shape)
+	}
+	if *service > 0 {
+		os.Exit(serviceSoak(ServiceConfig{Users: *users, Workspaces: *workspaces, Members: *members, Shapes: runs, Tasks: *service,
+			Binary: *binary, Expand: *expand, Args: strings.Fields(*extraArgs), ClientRPS: 50}, *manifest))
 	}
 	if *storage != "" {
 		os.Exit(storageTable(*storage, *implicit, *binary, *users, *workspaces, *members, runs))
@@ -73,5 +82,33 @@ func storageTable(engines, implicit, binary string, users, workspaces, members i
 			}
 		}
 	}
+	return 0
+}
+
+// serviceSoak runs a service-mode soak and prints it.
+func serviceSoak(cfg ServiceConfig, manifestDir string) int {
+	if cfg.Binary == "" {
+		fmt.Fprintln(os.Stderr, "bench: -service runs the real binary: give -binary")
+		return 2
+	}
+	if manifestDir != "" {
+		dep, _, err := manifest.Load(manifestDir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		cfg.MemoryLimit = dep.MemoryLimit
+		for _, e := range dep.Env {
+			if strings.HasPrefix(e.Name, "GO") {
+				cfg.Env = append(cfg.Env, e.Name+"="+e.Value)
+			}
+		}
+	}
+	r, err := RunService(context.Background(), cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	PrintService(os.Stdout, r)
 	return 0
 }
