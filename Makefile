@@ -9,7 +9,7 @@ LINT      := $(GO) tool -modfile=tools/lint/go.mod golangci-lint
 # fuzzer fail now and then with "context deadline exceeded" on a busy machine.
 FUZZRUNS  ?= 5000x
 
-.PHONY: all build generate demo test unit race fuzz conformance lint metadata check-metadata check-generated check-tools bench clean
+.PHONY: all build generate demo demo-service test unit race fuzz conformance lint metadata check-metadata check-generated check-tools bench clean
 
 all: build
 
@@ -23,6 +23,10 @@ generate:
 ## The embedded default: a simulated Tray.ai organization, a one-shot sync, a readable report.
 demo:
 	scripts/demo.sh
+
+## The same in service mode: a ConductorOne stand-in hands the binary a sync and a grant.
+demo-service:
+	scripts/demo.sh service
 
 ## Everything CI runs: generated files, metadata and tool versions current, lint, unit + race tests,
 ## short fuzzing, CLI and conformance.

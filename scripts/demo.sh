@@ -1,13 +1,27 @@
 #!/usr/bin/env bash
 # The embedded default: serve a simulated Tray.ai organization on loopback,
 # run a one-shot sync against it with the real binary, and show the result.
-# Needs only Go. Usage: scripts/demo.sh [full|minimal]
+# Needs only Go. Usage: scripts/demo.sh [full|minimal|service]
+#   service: the same binary in service mode against a ConductorOne
+#   stand-in, which hands it a sync and a grant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shape="${1:-full}"
 out="dist/demo"
 mkdir -p "$out"
 bin="$out/bin"
+
+if [ "$shape" = service ]; then
+  echo "==> Building baton-trayai, the service demo and the c1z reader"
+  go build -o "$bin/baton-trayai" ./cmd/baton-trayai
+  go build -o "$bin/servicedemo" ./tools/servicedemo
+  go build -o "$bin/c1zreport" ./tools/c1zreport
+  "$bin/servicedemo" -binary "$bin/baton-trayai" -out "$out/service"
+  echo
+  echo "What ConductorOne received from the sync task:"
+  "$bin/c1zreport" -f "$out/service/uploaded.c1z"
+  exit 0
+fi
 
 echo "==> Building baton-trayai, the simulator and the c1z reader"
 go build -o "$bin/baton-trayai" ./cmd/baton-trayai
