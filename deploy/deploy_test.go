@@ -16,6 +16,8 @@ import (
 	// yaml.v2 is already in the connector's dependency graph (the SDK's
 	// CLI uses it), so these checks add nothing to it.
 	"gopkg.in/yaml.v2"
+
+	"github.com/conductorone/baton-trayai/internal/manifest"
 )
 
 const root = ".."
@@ -341,5 +343,34 @@ func TestDockerBuildContextLeavesOutSecretsAndBuildOutput(t *testing.T) {
 		if !ignored[p] {
 			t.Errorf(".dockerignore does not leave out %s", p)
 		}
+	}
+}
+
+// The Deployment's limits come from measurements and fit together: Go's
+// soft limit leaves both Go processes room under the container's limit,
+// temporary data goes to the sized emptyDir, and the request is below the
+// limit.
+func TestKubernetesLimitsFitTogether(t *testing.T) {
+	dep, _, err := manifest.Load(filepath.Join(root, "deploy/kubernetes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	soft, ok := dep.Lookup("GOMEMLIMIT")
+	if !ok {
+		t.Fatal("no GOMEMLIMIT: Go does not know the container's memory limit")
+	}
+	perProcess, err := manifest.Quantity(strings.TrimSuffix(soft, "B"))
+	if err != nil {
+		t.Fatalf("GOMEMLIMIT %q: %v", soft, err)
+	}
+	// The service and the SDK's connector process each get the soft limit.
+	if 2*perProcess > dep.MemoryLimit*8/10 {
+		t.Errorf("2 x GOMEMLIMIT %s is over 80%% of the memory limit %d MiB: the kernel would kill before Go collects", soft, dep.MemoryLimit>>20)
+	}
+	if dep.MemoryRequest == 0 || dep.MemoryRequest > dep.MemoryLimit {
+		t.Errorf("memory request %d MiB, limit %d MiB", dep.MemoryRequest>>20, dep.MemoryLimit>>20)
+	}
+	if tmp, _ := dep.Lookup("TMPDIR"); tmp == "" || tmp != dep.TmpPath || dep.TmpSizeLimit == 0 {
+		t.Errorf("TMPDIR %q is not the size-limited emptyDir mounted at %q (limit %d)", tmp, dep.TmpPath, dep.TmpSizeLimit)
 	}
 }
