@@ -171,7 +171,8 @@ func TestAStoppedRunExitsWithTheSignal(t *testing.T) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, binary, "--base-url", url, "--auth-token", traysim.AdminToken,
 			"-f", filepath.Join(t.TempDir(), "s.c1z"), "--log-level", "error")
-		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+		tmp := t.TempDir()
+		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "TMPDIR=" + tmp}
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
@@ -183,6 +184,10 @@ func TestAStoppedRunExitsWithTheSignal(t *testing.T) {
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 128+int(sig) {
 			t.Fatalf("stopped by %v: %v, want exit %d\n%s", sig, err, 128+int(sig), out.String())
+		}
+		// The interrupted sync's temporary data is gone with it.
+		if left, _ := os.ReadDir(tmp); len(left) != 0 {
+			t.Fatalf("stopped by %v: TMPDIR holds %v", sig, left)
 		}
 	}
 }
