@@ -69,6 +69,8 @@ func storageTable(engines, implicit, binary string, users, workspaces, members i
 		return 2
 	}
 	PrintStorageHeader(os.Stdout)
+	var results []StorageResult
+	defer func() { PrintImplicitCost(os.Stdout, results) }()
 	for _, shape := range shapes {
 		for _, imp := range strings.Split(implicit, ",") {
 			for _, engine := range strings.Split(engines, ",") {
@@ -79,6 +81,7 @@ func storageTable(engines, implicit, binary string, users, workspaces, members i
 					return 1
 				}
 				PrintStorage(os.Stdout, r)
+				results = append(results, r)
 			}
 		}
 	}

@@ -140,3 +140,28 @@ func thousands(n int) string {
 	}
 	return s
 }
+
+// PrintImplicitCost writes, per shape and engine, the syncer's peak with
+// the implicit Admin grants over its peak with --listed-memberships-only.
+func PrintImplicitCost(w io.Writer, results []StorageResult) {
+	type key struct {
+		shape  traysim.Shape
+		engine string
+	}
+	on, off := map[key]float64{}, map[key]float64{}
+	var keys []key
+	for _, r := range results {
+		k := key{r.Config.Shape, r.Config.Engine}
+		if r.Config.Listed {
+			off[k] = r.Peaks.SyncerMB
+		} else {
+			on[k] = r.Peaks.SyncerMB
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		if off[k] > 0 {
+			fmt.Fprintf(w, "implicit grants, %s shape, %s: syncer peak %.0f MB / %.0f MB listed only = x%.2f\n", k.shape, k.engine, on[k], off[k], on[k]/off[k])
+		}
+	}
+}
