@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/conductorone/baton-trayai/internal/outcome"
-	"github.com/conductorone/baton-trayai/pkg/connector"
 )
 
 // Set by the build: -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -18,7 +17,6 @@ var (
 )
 
 func main() {
-	connector.Version = version
 	// A small parent owns the exit status of every run (see internal/outcome);
 	// the command itself runs in the worker it starts.
 	ctx := context.Background()

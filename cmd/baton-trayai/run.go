@@ -54,7 +54,12 @@ type runner struct {
 // process, where the task is checked before anything starts, and in the
 // connector process it starts, whose calls are journaled.
 func (r *runner) connector(ctx context.Context, cfg *config.Trayai, rt cli.RunTimeOpts) (types.ConnectorServer, error) {
-	cb, opts, err := connector.New(ctx, cfg, &cli.ConnectorOpts{
+	s, err := connector.ParseSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Version = version
+	cb, err := connector.NewWithSettings(ctx, s, &cli.ConnectorOpts{
 		TokenSource:         rt.TokenSource,
 		SelectedAuthMethod:  rt.SelectedAuthMethod,
 		SyncResourceTypeIDs: rt.SyncResourceTypeIDs,
@@ -76,7 +81,7 @@ func (r *runner) connector(ctx context.Context, cfg *config.Trayai, rt cli.RunTi
 				"name the Tray.ai API user the connector runs as, by email or id, so that no grant, revoke or deletion can lock the connector out of Tray.ai")
 		}
 	}
-	srv, err := connectorbuilder.NewConnector(ctx, cb, append(opts, connectorbuilder.WithSessionStore(rt.SessionStore))...)
+	srv, err := connectorbuilder.NewConnector(ctx, cb, connectorbuilder.WithSessionStore(rt.SessionStore))
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,4 +122,20 @@ func FuzzParseSettings(f *testing.F) {
 			t.Fatalf("plain http to a non-loopback host accepted: %s", s.BaseURL)
 		}
 	})
+}
+
+// pkg/config names Tray.ai's workspace types and rate for flags and help
+// without importing the client; they must be the client's.
+func TestConfigDefaultsAreTheClients(t *testing.T) {
+	if !slices.Equal(config.WorkspaceTypes, client.WorkspaceTypeNames()) {
+		t.Errorf("config.WorkspaceTypes %v, the client knows %v", config.WorkspaceTypes, client.WorkspaceTypeNames())
+	}
+	for _, name := range config.DefaultWorkspaceTypes {
+		if _, ok := client.ParseWorkspaceType(name); !ok {
+			t.Errorf("default workspace type %q is not one the client knows", name)
+		}
+	}
+	if config.DefaultRequestsPerSecond != client.DefaultRequestsPerSecond {
+		t.Errorf("--rate-limit defaults to %d, the client to %d", config.DefaultRequestsPerSecond, client.DefaultRequestsPerSecond)
+	}
 }

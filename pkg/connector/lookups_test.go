@@ -64,11 +64,11 @@ func TestForEachConcurrentlyStopsOnTheFirstError(t *testing.T) {
 	}
 }
 
-// raise lifts max to v if v is larger.
-func raise(max *atomic.Int32, v int32) {
+// raise lifts highest to v if v is larger.
+func raise(highest *atomic.Int32, v int32) {
 	for {
-		cur := max.Load()
-		if v <= cur || max.CompareAndSwap(cur, v) {
+		cur := highest.Load()
+		if v <= cur || highest.CompareAndSwap(cur, v) {
 			return
 		}
 	}
