@@ -4,7 +4,9 @@
 // Baton SDK's uhttp transport and reports every failure as a gRPC status
 // error, because that is the code the SDK acts on; it knows nothing of
 // Baton's resources, entitlements or grants, and its messages name the
-// request that failed, not the connector.
+// request that failed, not the connector. What it relies on about Tray.ai
+// ("the spec" in comments is Tray's published OpenAPI document) is in
+// docs/tray-api-notes.md.
 //
 // Where things are: the route table and one typed method per endpoint in
 // endpoints.go, paging in paging.go, Tray's JSON in models.go, reading an
