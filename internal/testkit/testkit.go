@@ -12,14 +12,14 @@ import (
 
 // WantCode fails the test unless err has the gRPC code code and its
 // message contains every one of contains.
-func WantCode(tb testing.TB, err error, code codes.Code, contains ...string) {
-	tb.Helper()
+func WantCode(t *testing.T, err error, code codes.Code, contains ...string) {
+	t.Helper()
 	if status.Code(err) != code {
-		tb.Fatalf("got %v (%v), want code %v", status.Code(err), err, code)
+		t.Fatalf("got %v (%v), want code %v", status.Code(err), err, code)
 	}
 	for _, c := range contains {
 		if !strings.Contains(err.Error(), c) {
-			tb.Fatalf("error %q does not say %q", err, c)
+			t.Fatalf("error %q does not say %q", err, c)
 		}
 	}
 }

@@ -61,7 +61,7 @@ func (s *Server) listWorkspaces(_ http.ResponseWriter, r *http.Request, tok Toke
 		if tok.Kind == TokenWorkspace && w.ID != tok.WorkspaceID {
 			continue
 		}
-		if s.opts.HidePersonalWorkspaces && w.Type == "Personal" {
+		if s.opts.HidePersonalWorkspaces && w.Type == WorkspacePersonal {
 			continue
 		}
 		visible = append(visible, w)

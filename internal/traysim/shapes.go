@@ -71,7 +71,7 @@ func wsOut(w *Workspace) workspaceJSON {
 // workspace holds every org user, with the workspace role named like their
 // org role (Owner maps to Admin).
 func (s *Server) effectiveMembers(w *Workspace) ([]string, map[string]string) {
-	if w.Type != "Organization" {
+	if w.Type != WorkspaceOrganization {
 		return s.st.memberOrder[w.ID], s.st.members[w.ID]
 	}
 	ids := make([]string, 0, len(s.st.users))

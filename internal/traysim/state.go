@@ -72,6 +72,15 @@ const (
 	RoleViewer      = "Viewer"
 )
 
+// Workspace types and the account type of people, as Tray.ai spells them.
+const (
+	WorkspaceOrganization = "Organization"
+	WorkspaceShared       = "Shared"
+	WorkspacePersonal     = "Personal"
+	WorkspaceEmbedded     = "Embedded"
+	AccountRegular        = "Regular"
+)
+
 // Role is an organization or workspace role.
 type Role struct {
 	ID   string
@@ -243,8 +252,8 @@ func (s *state) addUser(name, email, accountType, orgRoleID string) *User {
 	u := &User{ID: s.newID(), Name: name, Email: email, AccountType: accountType, OrgRoleID: orgRoleID}
 	s.users = append(s.users, u)
 	s.userIndex[u.ID] = u
-	if accountType == "Regular" {
-		p := s.addWorkspace(name+"'s workspace", "Personal", "", 0)
+	if accountType == AccountRegular {
+		p := s.addWorkspace(name+"'s workspace", WorkspacePersonal, "", 0)
 		s.addMember(p.ID, u.ID, p.roleByName(RoleAdmin).ID)
 	}
 	return u
@@ -287,14 +296,14 @@ func (s *state) seedOrg(o OrgOptions) {
 	for _, rn := range []string{RoleOwner, RoleAdmin, RoleContributor, RoleViewer} {
 		s.orgRoles = append(s.orgRoles, Role{ID: s.newID(), Name: rn})
 	}
-	s.addWorkspace("Acme Corp", "Organization", "The organization-wide workspace", 0)
-	s.addUser("Olivia Owner", "olivia.owner@acme.example", "Regular", s.orgRoleByName(RoleOwner).ID)
+	s.addWorkspace("Acme Corp", WorkspaceOrganization, "The organization-wide workspace", 0)
+	s.addUser("Olivia Owner", "olivia.owner@acme.example", AccountRegular, s.orgRoleByName(RoleOwner).ID)
 	humans := s.seedHumans(o.Users)
 	apiUsers := s.seedAPIUsers(o.APIUsers)
 	s.addUser("Salesforce sync", "integration@tray.acme.example", "Integration", s.orgRoleByName(RoleViewer).ID)
 	shared := s.seedSharedWorkspaces(o.SharedWorkspaces)
 	if o.Embedded {
-		s.addWorkspace("Embedded solutions", "Embedded", "Solutions for our customers", 0)
+		s.addWorkspace("Embedded solutions", WorkspaceEmbedded, "Solutions for our customers", 0)
 	}
 	s.seedMemberships(shared, humans, apiUsers, o.MembersPerWorkspace)
 	if len(apiUsers) > 0 {
@@ -323,7 +332,7 @@ func (s *state) seedHumans(n int) []*User {
 		default:
 			role = RoleViewer
 		}
-		humans = append(humans, s.addUser(first+" "+last, email, "Regular", s.orgRoleByName(role).ID))
+		humans = append(humans, s.addUser(first+" "+last, email, AccountRegular, s.orgRoleByName(role).ID))
 	}
 	return humans
 }
@@ -350,7 +359,7 @@ func (s *state) seedSharedWorkspaces(n int) []*Workspace {
 		if i >= len(teamNames) {
 			name = fmt.Sprintf("%s %d", name, i/len(teamNames)+1)
 		}
-		shared = append(shared, s.addWorkspace(name, "Shared", "Automations of "+name, int64(10000*(i%5+1))))
+		shared = append(shared, s.addWorkspace(name, WorkspaceShared, "Automations of "+name, int64(10000*(i%5+1))))
 	}
 	return shared
 }

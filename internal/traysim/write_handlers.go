@@ -72,7 +72,7 @@ func (s *Server) createUser(_ http.ResponseWriter, r *http.Request, tok Token) (
 	if s.st.userByEmail(body.Email) != nil {
 		return http.StatusBadRequest, msg("A user with this email already exists in the organization")
 	}
-	u := s.st.addUser(body.Name, body.Email, "Regular", role.ID)
+	u := s.st.addUser(body.Name, body.Email, AccountRegular, role.ID)
 	return http.StatusOK, s.userOut(u)
 }
 
@@ -92,7 +92,7 @@ func (s *Server) deleteUser(_ http.ResponseWriter, r *http.Request, tok Token) (
 	}
 	kept := s.st.workspaces[:0]
 	for _, w := range s.st.workspaces {
-		if w.Type == "Personal" && len(s.st.members[w.ID]) == 0 {
+		if w.Type == WorkspacePersonal && len(s.st.members[w.ID]) == 0 {
 			delete(s.st.wsIndex, w.ID)
 			continue
 		}
@@ -106,8 +106,8 @@ func (s *Server) deleteUser(_ http.ResponseWriter, r *http.Request, tok Token) (
 			break
 		}
 	}
-	if s.opts.DeleteCreatesWorkspace && u.AccountType == "Regular" && tok.UserID != "" {
-		w := s.st.addWorkspace(u.Name, "Shared", "Assets of deleted user "+u.Name, 0)
+	if s.opts.DeleteCreatesWorkspace && u.AccountType == AccountRegular && tok.UserID != "" {
+		w := s.st.addWorkspace(u.Name, WorkspaceShared, "Assets of deleted user "+u.Name, 0)
 		s.st.addMember(w.ID, tok.UserID, w.roleByName(RoleAdmin).ID)
 	}
 	return http.StatusNoContent, nil
@@ -163,7 +163,7 @@ func (s *Server) addWorkspaceUser(_ http.ResponseWriter, r *http.Request, tok To
 	if !decodeBody(r, &body) || !pathIDPattern.MatchString(body.UserID) || !uuidPattern.MatchString(body.RoleID) {
 		return http.StatusBadRequest, msg("Invalid input: userId and roleId are required")
 	}
-	if w.Type != "Shared" && w.Type != "Embedded" {
+	if w.Type != WorkspaceShared && w.Type != WorkspaceEmbedded {
 		return http.StatusBadRequest, msg("Members can only be added to shared workspaces")
 	}
 	if s.st.user(body.UserID) == nil {
@@ -191,7 +191,7 @@ func (s *Server) setWorkspaceRole(_ http.ResponseWriter, r *http.Request, tok To
 		return http.StatusBadRequest, msg("Invalid input: roleId is required")
 	}
 	userID := r.PathValue("userId")
-	if _, ok := s.st.members[w.ID][userID]; !ok || w.Type == "Organization" {
+	if _, ok := s.st.members[w.ID][userID]; !ok || w.Type == WorkspaceOrganization {
 		return http.StatusNotFound, msg("User not found in workspace")
 	}
 	if w.role(body.RoleID) == nil {
@@ -210,7 +210,7 @@ func (s *Server) removeWorkspaceUser(_ http.ResponseWriter, r *http.Request, tok
 		return code, refusal
 	}
 	userID := r.PathValue("userId")
-	if _, ok := s.st.members[w.ID][userID]; !ok || w.Type == "Organization" {
+	if _, ok := s.st.members[w.ID][userID]; !ok || w.Type == WorkspaceOrganization {
 		return http.StatusNotFound, msg("User not found in workspace")
 	}
 	s.st.removeMember(w.ID, userID)

@@ -135,19 +135,24 @@ func (c *Client) InviteUser(ctx context.Context, email, orgRoleID string) (Invit
 // limiting. Tray answers both with 429 and documents neither message, so
 // the cap is recognized by a message about invitations or a day.
 func inviteCapReached(statusCode int, body []byte) error {
-	if statusCode != http.StatusTooManyRequests {
-		return nil
-	}
-	var te trayError
-	if json.Unmarshal(body, &te) != nil {
-		return nil
-	}
-	if m := strings.ToLower(te.Message); !strings.Contains(m, "invit") && !strings.Contains(m, "day") {
+	msg, capped := inviteCapMessage(body)
+	if statusCode != http.StatusTooManyRequests || !capped {
 		return nil
 	}
 	return status.Errorf(codes.ResourceExhausted,
 		"%s: Tray.ai refused the invitation (%s): an organization may send 100 invitations a day; try again tomorrow, or create the account with --account-creation-mode create",
-		routeInviteUser, bounded(te.Message))
+		routeInviteUser, bounded(msg))
+}
+
+// inviteCapMessage reads Tray's message from an error body and whether it
+// is about invitations or a day.
+func inviteCapMessage(body []byte) (string, bool) {
+	var te trayError
+	if json.Unmarshal(body, &te) != nil {
+		return "", false
+	}
+	m := strings.ToLower(te.Message)
+	return te.Message, strings.Contains(m, "invit") || strings.Contains(m, "day")
 }
 
 // DeleteUser removes a user from the organization.
