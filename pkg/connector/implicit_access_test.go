@@ -17,6 +17,7 @@ import (
 // each workspace's Admin role to those org roles, expandable to their
 // holders, and the SDK expands it to each of them; listed grants stay.
 func TestOrgOwnersAndAdminsHoldEveryWorkspacesAdminRole(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull))
 	sn := f.sim.Snapshot()
 	ws, outsider := orgAdminOutside(t, sn)
@@ -61,6 +62,7 @@ func TestOrgOwnersAndAdminsHoldEveryWorkspacesAdminRole(t *testing.T) {
 }
 
 func TestListedMembershipsOnlyLeavesImplicitAccessOut(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull), func(s *Settings) { s.ListedMembershipsOnly = true })
 	got := f.sync(t)
 	assertExpected(t, f, got)
@@ -74,6 +76,7 @@ func TestListedMembershipsOnlyLeavesImplicitAccessOut(t *testing.T) {
 // Access that comes from an organization role cannot be revoked on the
 // workspace: the refusal says to change the organization role.
 func TestImplicitAccessIsRevokedThroughTheOrganizationRole(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	sn := p.sim.Snapshot()
 	ws, outsider := orgAdminOutside(t, sn)

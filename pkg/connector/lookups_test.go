@@ -12,6 +12,7 @@ import (
 // forEachConcurrently must run exactly limit calls at once: no more (the
 // rate budget), and no fewer (latency would then leave the budget idle).
 func TestForEachConcurrentlyRunsExactlyLimitAtOnce(t *testing.T) {
+	t.Parallel()
 	const n, limit = 20, 3
 	var (
 		inFlight, peak, ran atomic.Int32
@@ -50,6 +51,7 @@ func TestForEachConcurrentlyRunsExactlyLimitAtOnce(t *testing.T) {
 }
 
 func TestForEachConcurrentlyStopsOnTheFirstError(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("boom")
 	var ran atomic.Int32
 	err := forEachConcurrently(context.Background(), 1000, 2, func(ctx context.Context, i int) error {

@@ -16,6 +16,7 @@ import (
 // the rights a sync needs. The simulator models that, so the guarded tests
 // below fail if the guard goes.
 func TestRevokingTheConnectorsAdminRoleLocksItOut(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	u, _ := apiUser(t, p)
 	admin := p.sim.Snapshot().OrgRoleByName("Admin")
@@ -28,6 +29,7 @@ func TestRevokingTheConnectorsAdminRoleLocksItOut(t *testing.T) {
 }
 
 func TestProvisioningNeverWeakensTheConnectorsOwnAccount(t *testing.T) {
+	t.Parallel()
 	for _, by := range []string{"email", "id"} {
 		t.Run("named by "+by, func(t *testing.T) {
 			p := newProvisioning(t)
@@ -86,6 +88,7 @@ func TestProvisioningNeverWeakensTheConnectorsOwnAccount(t *testing.T) {
 
 // Further protected accounts may gain access but not lose it.
 func TestProtectedAccountsMayGainButNotLoseAccess(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	ws, u := p.sharedWorkspaceAndOutsider(t) // a Contributor, outside ws
 	p.conn.guard.accounts, _ = parseProtection("", []string{"someone@else.example," + u.Email})
@@ -113,6 +116,7 @@ func TestProtectedAccountsMayGainButNotLoseAccess(t *testing.T) {
 }
 
 func TestProtectionSettingsAreValidated(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []config.Trayai{
 		{AuthToken: "t", ConnectorAccount: "not an email@"},
 		{AuthToken: "t", ConnectorAccount: "../etc"},

@@ -16,6 +16,7 @@ import (
 )
 
 func TestGrantWorkspaceRoleAddsChangesAndIsIdempotent(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	ws, u := p.sharedWorkspaceAndOutsider(t)
 	contributor, admin := ws.RoleByName("Contributor"), ws.RoleByName("Admin")
@@ -49,6 +50,7 @@ func TestGrantWorkspaceRoleAddsChangesAndIsIdempotent(t *testing.T) {
 }
 
 func TestGrantMemberUsesDefaultRole(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t, func(s *Settings) { s.DefaultWorkspaceRole = "contributor" })
 	ws, u := p.sharedWorkspaceAndOutsider(t)
 	_, err := p.grant(t, "workspace:"+ws.ID+":member", u.ID)
@@ -67,6 +69,7 @@ func TestGrantMemberUsesDefaultRole(t *testing.T) {
 }
 
 func TestGrantMemberWithUnknownDefaultRoleFailsBeforeWriting(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t, func(s *Settings) { s.DefaultWorkspaceRole = "Superuser" })
 	ws, u := p.sharedWorkspaceAndOutsider(t)
 	_, err := p.grant(t, "workspace:"+ws.ID+":member", u.ID)
@@ -77,6 +80,7 @@ func TestGrantMemberWithUnknownDefaultRoleFailsBeforeWriting(t *testing.T) {
 }
 
 func TestRevokeWorkspaceRole(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	ws, u := p.sharedWorkspaceAndOutsider(t)
 	viewer, admin := ws.RoleByName("Viewer"), ws.RoleByName("Admin")
@@ -106,6 +110,7 @@ func TestRevokeWorkspaceRole(t *testing.T) {
 }
 
 func TestRevokeMemberRemovesWhateverTheRole(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	ws, u := p.sharedWorkspaceAndOutsider(t)
 	_, err := p.grant(t, "workspace:"+ws.ID+":"+ws.RoleByName("Admin").ID, u.ID)
@@ -123,6 +128,7 @@ func TestRevokeMemberRemovesWhateverTheRole(t *testing.T) {
 }
 
 func TestWorkspaceProvisioningRefusals(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	sn := p.sim.Snapshot()
 	ws, u := p.sharedWorkspaceAndOutsider(t)
@@ -159,6 +165,7 @@ func TestWorkspaceProvisioningRefusals(t *testing.T) {
 }
 
 func TestOrgRoleGrantAndRevoke(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	sn := p.sim.Snapshot()
 	viewer, contributor := sn.OrgRoleByName("Viewer"), sn.OrgRoleByName("Contributor")
@@ -216,6 +223,7 @@ func TestOrgRoleGrantAndRevoke(t *testing.T) {
 }
 
 func TestCreateAccountCreateMode(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t, func(s *Settings) { s.AccountCreationMode = config.AccountCreationCreate })
 	ctx := context.Background()
 	resp, err := p.srv.Client.CreateAccount(ctx, createRequest("new.person@acme.example", "New Person", "contributor"))
@@ -246,6 +254,7 @@ func TestCreateAccountCreateMode(t *testing.T) {
 }
 
 func TestCreateAccountInviteMode(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	before := len(p.sim.Snapshot().Users)
 	resp, err := p.srv.Client.CreateAccount(context.Background(), createRequest("invitee@acme.example", "", ""))
@@ -274,6 +283,7 @@ func TestCreateAccountInviteMode(t *testing.T) {
 }
 
 func TestCreateAccountRejectsBadProfilesBeforeWriting(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t, func(s *Settings) { s.AccountCreationMode = config.AccountCreationCreate })
 	ctx := context.Background()
 	before := len(p.sim.Snapshot().Users)
@@ -305,6 +315,7 @@ func TestCreateAccountRejectsBadProfilesBeforeWriting(t *testing.T) {
 }
 
 func TestDeleteAccount(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	ctx := context.Background()
 	sn := p.sim.Snapshot()
@@ -336,6 +347,7 @@ func TestDeleteAccount(t *testing.T) {
 // syncers are called directly: through the SDK a retryable failure is
 // retried for a minute and a half.
 func TestWritesAnsweredWithAProxyPageAreSettledByRereading(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"applied", "dropped"} {
 		t.Run(mode, func(t *testing.T) {
 			p := newProvisioning(t, func(s *Settings) { s.AccountCreationMode = config.AccountCreationCreate })

@@ -24,6 +24,7 @@ import (
 // requests with a 5xx; the connector runs with its production limiter and
 // backoff, and the c1z must equal a clean run's.
 func TestSyncAt15RPSWith5PercentServerErrorsEqualsCleanSync(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("soak test: two syncs at 15 rps with production backoff")
 	}
@@ -53,6 +54,7 @@ func TestSyncAt15RPSWith5PercentServerErrorsEqualsCleanSync(t *testing.T) {
 }
 
 func TestSyncUnderEveryFaultEqualsCleanSync(t *testing.T) {
+	t.Parallel()
 	clean := newFixture(t, traysim.NewDefault(traysim.ShapeMinimal))
 	cleanGot := clean.sync(t)
 	for _, tc := range []struct {
@@ -82,6 +84,7 @@ func TestSyncUnderEveryFaultEqualsCleanSync(t *testing.T) {
 }
 
 func TestForbiddenWorkspaceIsSkippedNotEmptied(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeFull)
 	sn := sim.Snapshot()
 	locked := sn.WorkspacesOfType("Shared")[1]
@@ -117,6 +120,7 @@ func TestForbiddenWorkspaceIsSkippedNotEmptied(t *testing.T) {
 }
 
 func TestValidateTellsBadTokenFromMissingRights(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeFull)
 	url := traysim.ListenTest(t, sim)
 	ctx := context.Background()
@@ -149,6 +153,7 @@ func TestValidateTellsBadTokenFromMissingRights(t *testing.T) {
 // A token revoked while a sync runs stops it at the next request, with the
 // token message, instead of retrying or emptying the c1z.
 func TestUnauthorizedMidSyncStopsTheSync(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeFull)
 	const before = 5 // validation, users, roles, workspaces, a workspace's roles
 	sim.SetFaults(traysim.Faults{RevokeAfter: before})
@@ -172,6 +177,7 @@ func TestUnauthorizedMidSyncStopsTheSync(t *testing.T) {
 // falls to what is left and the sync still writes exactly what a clean
 // run writes, with no page fetched twice.
 func TestSyncBesideACompetingClientEqualsCleanSync(t *testing.T) {
+	t.Parallel()
 	org := traysim.OrgOptions{Seed: 5, Users: 30, APIUsers: 2, SharedWorkspaces: 6, MembersPerWorkspace: 5}
 	clean := newFixture(t, traysim.New(traysim.Options{Org: org, Shape: traysim.ShapeMinimal}))
 	cleanGot := clean.sync(t)
@@ -201,6 +207,7 @@ func TestSyncBesideACompetingClientEqualsCleanSync(t *testing.T) {
 // Refetching every page under throttling was what tripled the requests of
 // a sync beside a busy integration, and grew the syncer's store with them.
 func TestARetriedPageFetchesOnlyWhatFailed(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeMinimal)
 	victim := sim.Snapshot().Users[7].ID
 	var failures atomic.Int32

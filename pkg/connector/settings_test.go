@@ -14,6 +14,7 @@ import (
 )
 
 func TestSchemaRequiresTheToken(t *testing.T) {
+	t.Parallel()
 	test.ExerciseTestCases(t, config.Config, nil, []test.TestCase{
 		{Configs: map[string]string{"auth-token": "abc"}, IsValid: true, Message: "token only"},
 		{Configs: map[string]string{"auth-token": "abc", "region": "eu"}, IsValid: true, Message: "eu region"},
@@ -23,6 +24,7 @@ func TestSchemaRequiresTheToken(t *testing.T) {
 }
 
 func TestParseSettingsAcceptsValidConfigurations(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		cfg     config.Trayai
 		baseURL string
@@ -60,6 +62,7 @@ func TestParseSettingsAcceptsValidConfigurations(t *testing.T) {
 }
 
 func TestParseSettingsRejectsInvalidConfigurationsNamingTheFlag(t *testing.T) {
+	t.Parallel()
 	const secret = "s3cr3t-token"
 	cases := []struct {
 		cfg  config.Trayai
@@ -127,6 +130,7 @@ func FuzzParseSettings(f *testing.F) {
 // pkg/config names Tray.ai's workspace types and rate for flags and help
 // without importing the client; they must be the client's.
 func TestConfigDefaultsAreTheClients(t *testing.T) {
+	t.Parallel()
 	if !slices.Equal(config.WorkspaceTypes, client.WorkspaceTypeNames()) {
 		t.Errorf("config.WorkspaceTypes %v, the client knows %v", config.WorkspaceTypes, client.WorkspaceTypeNames())
 	}

@@ -11,6 +11,7 @@ import (
 )
 
 func TestProgressIsLoggedAtInfoAndThrottled(t *testing.T) {
+	t.Parallel()
 	core, logs := observer.New(zap.InfoLevel)
 	l := log{zap.New(core)}
 	s := newSyncStats(nil)
@@ -33,6 +34,7 @@ func TestProgressIsLoggedAtInfoAndThrottled(t *testing.T) {
 }
 
 func TestSummaryIsLoggedAfterTheLastWorkspace(t *testing.T) {
+	t.Parallel()
 	core, logs := observer.New(zap.InfoLevel)
 	ctx := ctxzap.ToContext(context.Background(), zap.New(core))
 	st := newSyncState("sync-1", nil)
@@ -58,6 +60,7 @@ func TestSummaryIsLoggedAfterTheLastWorkspace(t *testing.T) {
 // grants, the next sync, or the connector's Close. A sync that listed
 // nothing (a targeted one) has no summary.
 func TestASyncIsSummarizedOnceWhateverEndsIt(t *testing.T) {
+	t.Parallel()
 	core, logs := observer.New(zap.InfoLevel)
 	ctx := ctxzap.ToContext(context.Background(), zap.New(core))
 	summaries := func() int { return len(logs.FilterMessageSnippet("sync summary").All()) }

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSyncStateNeverOutlivesItsSync(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := newSyncs(nil)
 	a := s.state(ctx, "sync-a")
@@ -38,6 +39,7 @@ func TestSyncStateNeverOutlivesItsSync(t *testing.T) {
 }
 
 func TestListingIsUsableOnlyWhenSeenWhole(t *testing.T) {
+	t.Parallel()
 	var whole, resumed listing[int]
 	whole.add(true, false, []int{1, 2})
 	whole.add(false, true, []int{3})
@@ -51,6 +53,7 @@ func TestListingIsUsableOnlyWhenSeenWhole(t *testing.T) {
 }
 
 func TestSecondSyncSeesChangesAndRefetches(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeFull)
 	f := newFixture(t, sim)
 	f.sync(t)
@@ -80,6 +83,7 @@ func TestSecondSyncSeesChangesAndRefetches(t *testing.T) {
 // A process that did not see this sync's user listing (a resumed sync)
 // lists users from Tray again for their grants, page by page.
 func TestUserGrantsWithoutARosterComeFromTray(t *testing.T) {
+	t.Parallel()
 	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
 		sim := traysim.New(traysim.Options{Org: traysim.DefaultOrgOptions, Shape: shape, PageSizeCap: 4})
 		f := newFixture(t, sim)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestFullSyncMatchesSimulatorInEveryListShape(t *testing.T) {
+	t.Parallel()
 	for _, shape := range traysim.Shapes {
 		t.Run(shape.String(), func(t *testing.T) {
 			f := newFixture(t, traysim.NewDefault(shape))
@@ -100,6 +101,7 @@ func assertWorkspaceDetails(t *testing.T, sn traysim.Snapshot, got harness.Conte
 }
 
 func TestSyncIncludesPersonalWorkspacesWhenAsked(t *testing.T) {
+	t.Parallel()
 	types := map[client.WorkspaceType]bool{"Organization": true, "Shared": true, "Embedded": true, "Personal": true}
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull), func(s *Settings) { s.WorkspaceTypes = types })
 	got := f.sync(t)
@@ -110,6 +112,7 @@ func TestSyncIncludesPersonalWorkspacesWhenAsked(t *testing.T) {
 }
 
 func TestSyncOfOnlySharedWorkspacesEmitsNoOrganizationGrants(t *testing.T) {
+	t.Parallel()
 	types := map[client.WorkspaceType]bool{"Shared": true}
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull), func(s *Settings) { s.WorkspaceTypes = types })
 	got := f.sync(t)
@@ -117,6 +120,7 @@ func TestSyncOfOnlySharedWorkspacesEmitsNoOrganizationGrants(t *testing.T) {
 }
 
 func TestSyncHandlesUnknownEnumsAndMultiplePages(t *testing.T) {
+	t.Parallel()
 	org := traysim.OrgOptions{Seed: 7, Users: 1200, APIUsers: 2, SharedWorkspaces: 3, MembersPerWorkspace: 130}
 	sim := traysim.New(traysim.Options{Org: org, Shape: traysim.ShapeFull, HidePersonalWorkspaces: true})
 	robot := sim.AddUser("Robo", "robo@acme.example", "Robot", "Viewer")

@@ -21,6 +21,7 @@ import (
 // its entitlements and its grants as Tray.ai has them now, making only
 // that workspace's requests: never a listing of the users or workspaces.
 func TestTargetedSyncOfAWorkspaceRefreshesItAlone(t *testing.T) {
+	t.Parallel()
 	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
 		t.Run(shape.String(), func(t *testing.T) {
 			f := newFixture(t, traysim.NewDefault(shape))
@@ -87,6 +88,7 @@ func TestTargetedSyncOfAWorkspaceRefreshesItAlone(t *testing.T) {
 // A targeted sync of a user gives it the traits and profile a full sync
 // does; one of a role holds the role's holders as Tray.ai has them now.
 func TestTargetedSyncOfAUserAndARole(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeMinimal))
 	c1z := filepath.Join(t.TempDir(), "sync.c1z")
 	if err := harness.Sync(context.Background(), f.srv.Client, c1z, harness.SyncOptions{TmpDir: t.TempDir()}); err != nil {
@@ -127,6 +129,7 @@ func TestTargetedSyncOfAUserAndARole(t *testing.T) {
 
 // A resource that no longer exists answers NotFound, and the SDK skips it.
 func TestTargetedSyncOfAGoneResourceSkipsIt(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull))
 	for _, id := range []*v2.ResourceId{
 		v2.ResourceId_builder{ResourceType: workspaceTypeID, Resource: "00000000-0000-4000-8000-000000000000"}.Build(),
@@ -148,6 +151,7 @@ func TestTargetedSyncOfAGoneResourceSkipsIt(t *testing.T) {
 // keeps its own holders and the Organization workspace its members,
 // although the first of them to list the users recorded the whole roster.
 func TestTargetedSyncOfTwoRolesAndTheOrganizationHoldsTheGrantsOfEach(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull))
 	sn := f.sim.Snapshot()
 	viewer, admin := sn.OrgRoleByName("Viewer"), sn.OrgRoleByName("Admin")
