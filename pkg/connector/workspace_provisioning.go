@@ -59,13 +59,13 @@ func (w *workspaceSyncer) Grant(ctx context.Context, principal *v2.Resource, e *
 func (w *workspaceSyncer) addMember(ctx context.Context, wsID, userID, roleID string) error {
 	err := w.client.AddWorkspaceUser(ctx, wsID, userID, roleID)
 	if client.IsUnconfirmed(err) {
-		err = rereadUnconfirmed(err, func() (bool, error) { return w.holds(ctx, wsID, userID, roleID) })
+		err = rereadUnconfirmed(err, func() (bool, error) { return w.memberHasRole(ctx, wsID, userID, roleID) })
 	}
 	if err == nil {
 		return nil
 	}
 	if status.Code(err) == codes.InvalidArgument {
-		if held, herr := w.holds(ctx, wsID, userID, roleID); herr == nil && held {
+		if held, herr := w.memberHasRole(ctx, wsID, userID, roleID); herr == nil && held {
 			return nil
 		}
 	}
@@ -87,7 +87,7 @@ func (w *workspaceSyncer) changeRole(ctx context.Context, t workspaceTarget, cur
 	}
 	err := w.client.SetWorkspaceUserRole(ctx, wsID, userID, t.role.ID)
 	if client.IsUnconfirmed(err) {
-		err = rereadUnconfirmed(err, func() (bool, error) { return w.holds(ctx, wsID, userID, t.role.ID) })
+		err = rereadUnconfirmed(err, func() (bool, error) { return w.memberHasRole(ctx, wsID, userID, t.role.ID) })
 	}
 	if status.Code(err) == codes.InvalidArgument {
 		return errorf(codes.FailedPrecondition,
@@ -100,8 +100,8 @@ func (w *workspaceSyncer) changeRole(ctx context.Context, t workspaceTarget, cur
 	return nil
 }
 
-// holds reads whether a user is now a member of a workspace with a role.
-func (w *workspaceSyncer) holds(ctx context.Context, wsID, userID, roleID string) (bool, error) {
+// memberHasRole reads whether a user is now a member of a workspace with a role.
+func (w *workspaceSyncer) memberHasRole(ctx context.Context, wsID, userID, roleID string) (bool, error) {
 	m, err := w.client.GetWorkspaceUser(ctx, wsID, userID)
 	if status.Code(err) == codes.NotFound {
 		return false, nil
