@@ -32,6 +32,7 @@ func TestProvisioningNeverWeakensTheConnectorsOwnAccount(t *testing.T) {
 	t.Parallel()
 	for _, by := range []string{"email", "id"} {
 		t.Run("named by "+by, func(t *testing.T) {
+			t.Parallel()
 			p := newProvisioning(t)
 			u, ws := apiUser(t, p)
 			name := u.Email

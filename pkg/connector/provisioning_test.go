@@ -350,6 +350,7 @@ func TestWritesAnsweredWithAProxyPageAreSettledByRereading(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []string{"applied", "dropped"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
 			p := newProvisioning(t, func(s *Settings) { s.AccountCreationMode = config.AccountCreationCreate })
 			ctx := context.Background()
 			ws, u := p.sharedWorkspaceAndOutsider(t)

@@ -30,6 +30,7 @@ func TestSyncAt15RPSWith5PercentServerErrorsEqualsCleanSync(t *testing.T) {
 	}
 	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
 		t.Run(shape.String(), func(t *testing.T) {
+			t.Parallel()
 			org := traysim.OrgOptions{Seed: 3, Users: 60, APIUsers: 2, SharedWorkspaces: 12, MembersPerWorkspace: 6}
 			clean := newFixture(t, traysim.New(traysim.Options{Org: org, Shape: shape}))
 			cleanGot := clean.sync(t)
@@ -67,6 +68,7 @@ func TestSyncUnderEveryFaultEqualsCleanSync(t *testing.T) {
 		{"http-date", traysim.Faults{TooManyEvery: 60, RetryAfter: "http-date", MalformedRate: 0.05, Seed: 9}},
 	} {
 		t.Run("retry-after="+tc.retryAfter, func(t *testing.T) {
+			t.Parallel()
 			sim := traysim.NewDefault(traysim.ShapeMinimal)
 			sim.SetFaults(tc.faults)
 			faulty := newFixtureWith(t, sim, sim, func(o *client.Options) {

@@ -16,6 +16,7 @@ func TestFullSyncMatchesSimulatorInEveryListShape(t *testing.T) {
 	t.Parallel()
 	for _, shape := range traysim.Shapes {
 		t.Run(shape.String(), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, traysim.NewDefault(shape))
 			got := f.sync(t)
 			sn := f.sim.Snapshot()

@@ -24,6 +24,7 @@ func TestTargetedSyncOfAWorkspaceRefreshesItAlone(t *testing.T) {
 	t.Parallel()
 	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
 		t.Run(shape.String(), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, traysim.NewDefault(shape))
 			c1z := filepath.Join(t.TempDir(), "sync.c1z")
 			if err := harness.Sync(context.Background(), f.srv.Client, c1z, harness.SyncOptions{TmpDir: t.TempDir()}); err != nil {
