@@ -9,7 +9,7 @@ LINT      := $(GO) tool -modfile=tools/lint/go.mod golangci-lint
 # fuzzer fail now and then with "context deadline exceeded" on a busy machine.
 FUZZRUNS  ?= 5000x
 
-.PHONY: all build generate demo demo-service test unit race fuzz conformance lint metadata check-metadata check-generated check-tools bench clean
+.PHONY: all build generate demo demo-service test short unit race fuzz conformance lint tidy metadata check-metadata check-generated check-tools bench clean
 
 all: build
 
@@ -28,17 +28,25 @@ demo:
 demo-service:
 	scripts/demo.sh service
 
-## Everything CI runs: generated files, metadata and tool versions current, lint, unit + race tests,
-## short fuzzing, CLI and conformance.
-test: check-generated check-metadata check-tools lint unit race fuzz conformance
+## Everything CI runs: generated files, go.mod, metadata and tool versions current, lint, every test once (the
+## packages with concurrency under the race detector), short fuzzing, CLI and conformance.
+test: check-generated tidy check-metadata check-tools lint unit race fuzz conformance
 	@echo "make test: all checks passed"
 
-unit:
-	$(GO) test -count=1 ./...
+## The inner loop: every test but the soak tests, in seconds.
+short:
+	$(GO) test -short ./...
 
-## The packages with concurrency: the client's limiter and retries, the connector's bounded fan-out, the simulator.
+## The packages with concurrency (the client's pace and retries, the connector's bounded fan-out, the simulator)
+## run their tests in `race`, under the race detector; `unit` runs every other package's, so no test runs twice.
+MODULE    := github.com/conductorone/baton-trayai
+RACE_PKGS := $(MODULE)/pkg/client $(MODULE)/pkg/connector $(MODULE)/internal/traysim
+
+unit:
+	$(GO) test -count=1 $(filter-out $(RACE_PKGS),$(shell $(GO) list ./...))
+
 race:
-	$(GO) test -count=1 -race ./pkg/client/ ./pkg/connector/ ./internal/traysim/
+	$(GO) test -count=1 -race $(RACE_PKGS)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUserPage$$' -fuzztime $(FUZZRUNS) ./pkg/client/
@@ -52,6 +60,10 @@ conformance:
 
 lint:
 	$(LINT) run --timeout 10m ./...
+
+## go.mod and go.sum say exactly what the code imports.
+tidy:
+	@$(GO) mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy and commit the result"; exit 1; }
 
 ## Rewrite baton_capabilities.json and config_schema.json from the binary.
 metadata:

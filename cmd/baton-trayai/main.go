@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"os"
-
-	"github.com/conductorone/baton-trayai/pkg/connector"
 )
 
 // Set by the build: -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -17,7 +15,8 @@ var (
 )
 
 func main() {
-	connector.Version = version
+	// launch decides whether a supervising parent owns the exit status
+	// (one-shot runs) or the command runs directly (service mode).
 	os.Exit(launch(context.Background()))
 }
 

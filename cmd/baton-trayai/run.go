@@ -95,7 +95,12 @@ type runner struct {
 // process, where the task is checked before anything starts, and in the
 // connector process it starts, whose calls are journaled.
 func (r *runner) connector(ctx context.Context, cfg *config.Trayai, rt cli.RunTimeOpts) (types.ConnectorServer, error) {
-	cb, opts, err := connector.New(ctx, cfg, &cli.ConnectorOpts{
+	s, err := connector.ParseSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Version = version
+	cb, err := connector.NewWithSettings(ctx, s, &cli.ConnectorOpts{
 		TokenSource:         rt.TokenSource,
 		SelectedAuthMethod:  rt.SelectedAuthMethod,
 		SyncResourceTypeIDs: rt.SyncResourceTypeIDs,
@@ -126,7 +131,7 @@ func (r *runner) connector(ctx context.Context, cfg *config.Trayai, rt cli.RunTi
 				"name the Tray.ai API user the connector runs as, by email or id, so that no grant, revoke or deletion can lock the connector out of Tray.ai")
 		}
 	}
-	srv, err := connectorbuilder.NewConnector(ctx, cb, append(opts, connectorbuilder.WithSessionStore(rt.SessionStore))...)
+	srv, err := connectorbuilder.NewConnector(ctx, cb, connectorbuilder.WithSessionStore(rt.SessionStore))
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +213,7 @@ func checkKeepsFullSync(path string, targets []string) error {
 
 // isPebble reports whether path is a c1z of the pebble engine.
 func isPebble(path string) bool {
-	f, err := os.Open(path) //nolint:gosec // the c1z the user named
+	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}

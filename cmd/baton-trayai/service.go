@@ -88,6 +88,7 @@ func startupUnanswered(err error) bool {
 	switch status.Code(err) {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
 		return true
+	default:
 	}
 	// A token request that got no answer, and a dial that timed out.
 	return strings.Contains(msg, "per-RPC creds failed") || errors.Is(err, context.DeadlineExceeded) ||

@@ -549,7 +549,7 @@ func TestTheKubernetesManifestsRunTheService(t *testing.T) {
 		t.Fatal("the sync uploaded nothing")
 	}
 	for _, path := range []string{dep.LivePath, dep.ReadyPath} {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", dep.HealthPort, path)) //nolint:noctx // a probe
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", dep.HealthPort, path))
 		if err != nil {
 			t.Fatalf("probe %s: %v", path, err)
 		}

@@ -16,6 +16,9 @@ import (
 	"time"
 )
 
+// certOrganization names the stand-in in the certificates it makes.
+const certOrganization = "c1sim"
+
 // CA is a private certificate authority for the stand-in's server
 // certificates. The SDK dials ConductorOne with TLS against the system roots
 // (credentials.NewTLS with no RootCAs, and a default http.Transport for the
@@ -41,7 +44,7 @@ func NewCA(dir string) (*CA, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "c1sim test CA", Organization: []string{"c1sim"}},
+		Subject:               pkix.Name{CommonName: "c1sim test CA", Organization: []string{certOrganization}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
@@ -92,7 +95,7 @@ func (ca *CA) issue(hosts ...string) (tls.Certificate, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "c1sim", Organization: []string{"c1sim"}},
+		Subject:      pkix.Name{CommonName: certOrganization, Organization: []string{certOrganization}},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,

@@ -57,7 +57,7 @@ func Claim(root string) (*Dir, []string, error) {
 	if err != nil {
 		return nil, swept, fmt.Errorf("create a run directory in %s: %w", root, err)
 	}
-	lock, err := os.OpenFile(filepath.Join(tmp, lockName), os.O_CREATE|os.O_RDWR, 0o600) //nolint:gosec // a file this process just made
+	lock, err := os.OpenFile(filepath.Join(tmp, lockName), os.O_CREATE|os.O_RDWR, 0o600)
 	if err == nil {
 		err = share(lock)
 	}
@@ -78,7 +78,7 @@ func Claim(root string) (*Dir, []string, error) {
 // so that it stays in use while this process lives, whatever happens to
 // the one that claimed it.
 func Join(path string) (*Dir, error) {
-	lock, err := os.OpenFile(filepath.Join(path, lockName), os.O_RDWR, 0) //nolint:gosec // the run's own lock file
+	lock, err := os.OpenFile(filepath.Join(path, lockName), os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func Sweep(root string) []string {
 // renames the directory, with the lock held, so that no other sweep and
 // no late Join can reach it while it is being removed.
 func removeUnused(path string) bool {
-	lock, err := os.OpenFile(filepath.Join(path, lockName), os.O_RDWR, 0) //nolint:gosec // a run directory's lock file
+	lock, err := os.OpenFile(filepath.Join(path, lockName), os.O_RDWR, 0)
 	if err != nil {
 		return false
 	}

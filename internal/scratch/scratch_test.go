@@ -34,7 +34,7 @@ func TestANewRunRemovesWhatAKilledRunLeftAndNothingInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer live.Release()
+	defer func() { _ = live.Release() }()
 	kill(t, killed)
 	// Not this connector's: another program's temporary data.
 	foreign := filepath.Join(root, "c1z-pebble42")
@@ -53,7 +53,7 @@ func TestANewRunRemovesWhatAKilledRunLeftAndNothingInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer next.Release()
+	defer func() { _ = next.Release() }()
 	if !slices.Equal(swept, []string{killed.Path()}) || exists(killed.Path()) {
 		t.Fatalf("swept %v, want only the killed run's %s", swept, killed.Path())
 	}

@@ -31,7 +31,7 @@ func (s *Server) Snapshot() Snapshot {
 		c := *w
 		c.Roles = slices.Clone(w.Roles)
 		out.Workspaces = append(out.Workspaces, c)
-		if w.Type == "Organization" {
+		if w.Type == WorkspaceOrganization {
 			continue
 		}
 		m := map[string]string{}
@@ -151,7 +151,7 @@ func (s *Server) AcceptInvite(inviteID, name string) (string, bool) {
 	for i, inv := range s.st.invites {
 		if inv.ID == inviteID && s.opts.Now().Before(inv.Expires.Add(time.Second)) {
 			s.st.invites = append(s.st.invites[:i:i], s.st.invites[i+1:]...)
-			return s.st.addUser(name, inv.Email, "Regular", inv.OrgRoleID).ID, true
+			return s.st.addUser(name, inv.Email, AccountRegular, inv.OrgRoleID).ID, true
 		}
 	}
 	return "", false

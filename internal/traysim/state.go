@@ -1,8 +1,16 @@
 // Package traysim serves the Tray.ai Platform API (/core/v1) from memory.
 // Tests, the demo and the benchmark use it in place of a real organization.
-// It follows ../shared/reference/tray-api.md: page-size maxima, opaque
-// cursors, PascalCase enums, distinct role ids per workspace, Tray's error
-// bodies, and a switch between the two list shapes the real API may have.
+// It follows docs/tray-api-notes.md: page-size maxima, opaque cursors,
+// PascalCase enums, distinct role ids per workspace, Tray's error bodies,
+// the rights of each kind of token, and a switch between the list shapes
+// the real API may have.
+//
+// Where things are: the organization and its seeding in state.go; the
+// server, its routes and what every request goes through in server.go;
+// tokens and rights in auth.go; deliberate misbehaviours in faults.go;
+// paging in pagination.go; the JSON it answers in shapes.go; the
+// endpoints in read_handlers.go and write_handlers.go; what tests read of
+// the organization in inspect.go.
 package traysim
 
 import (
@@ -64,6 +72,15 @@ const (
 	RoleViewer      = "Viewer"
 )
 
+// Workspace types and the account type of people, as Tray.ai spells them.
+const (
+	WorkspaceOrganization = "Organization"
+	WorkspaceShared       = "Shared"
+	WorkspacePersonal     = "Personal"
+	WorkspaceEmbedded     = "Embedded"
+	AccountRegular        = "Regular"
+)
+
 // Role is an organization or workspace role.
 type Role struct {
 	ID   string
@@ -100,7 +117,7 @@ type Invite struct {
 // TokenKind is what an API token may do.
 type TokenKind int
 
-// Token kinds modelled after §2 of the reference.
+// Token kinds (docs/tray-api-notes.md, "Tokens and rights").
 const (
 	// TokenOrgAdmin is an API user with the Admin organization role.
 	TokenOrgAdmin TokenKind = iota
@@ -235,8 +252,8 @@ func (s *state) addUser(name, email, accountType, orgRoleID string) *User {
 	u := &User{ID: s.newID(), Name: name, Email: email, AccountType: accountType, OrgRoleID: orgRoleID}
 	s.users = append(s.users, u)
 	s.userIndex[u.ID] = u
-	if accountType == "Regular" {
-		p := s.addWorkspace(name+"'s workspace", "Personal", "", 0)
+	if accountType == AccountRegular {
+		p := s.addWorkspace(name+"'s workspace", WorkspacePersonal, "", 0)
 		s.addMember(p.ID, u.ID, p.roleByName(RoleAdmin).ID)
 	}
 	return u
@@ -272,18 +289,37 @@ var (
 
 // seedOrg fills the state with an Owner, Admins, Contributors, Viewers, API
 // users, an Integration account, the Organization workspace, Shared
-// workspaces and one Personal workspace per human.
+// workspaces and one Personal workspace per human. Ids come from the
+// state's seeded generator in the order things are made, so the steps
+// keep their order.
 func (s *state) seedOrg(o OrgOptions) {
 	for _, rn := range []string{RoleOwner, RoleAdmin, RoleContributor, RoleViewer} {
 		s.orgRoles = append(s.orgRoles, Role{ID: s.newID(), Name: rn})
 	}
-	orgWS := s.addWorkspace("Acme Corp", "Organization", "The organization-wide workspace", 0)
-	_ = orgWS
-	roleID := func(n string) string { return s.orgRoleByName(n).ID }
+	s.addWorkspace("Acme Corp", WorkspaceOrganization, "The organization-wide workspace", 0)
+	s.addUser("Olivia Owner", "olivia.owner@acme.example", AccountRegular, s.orgRoleByName(RoleOwner).ID)
+	humans := s.seedHumans(o.Users)
+	apiUsers := s.seedAPIUsers(o.APIUsers)
+	s.addUser("Salesforce sync", "integration@tray.acme.example", "Integration", s.orgRoleByName(RoleViewer).ID)
+	shared := s.seedSharedWorkspaces(o.SharedWorkspaces)
+	if o.Embedded {
+		s.addWorkspace("Embedded solutions", WorkspaceEmbedded, "Solutions for our customers", 0)
+	}
+	s.seedMemberships(shared, humans, apiUsers, o.MembersPerWorkspace)
+	if len(apiUsers) > 0 {
+		s.tokens[AdminToken] = Token{Kind: TokenOrgAdmin, UserID: apiUsers[0].ID}
+	}
+	if len(apiUsers) > 1 {
+		s.tokens[ViewerToken] = Token{Kind: TokenOrgViewer, UserID: apiUsers[1].ID}
+	}
+	s.tokens[MasterToken] = Token{Kind: TokenMaster}
+}
 
-	s.addUser("Olivia Owner", "olivia.owner@acme.example", "Regular", roleID(RoleOwner))
-	humans := make([]*User, 0, o.Users)
-	for i := 0; i < o.Users; i++ {
+// seedHumans adds n people: one Admin in ten, five Contributors, four
+// Viewers.
+func (s *state) seedHumans(n int) []*User {
+	humans := make([]*User, 0, n)
+	for i := 0; i < n; i++ {
 		first := firstNames[i%len(firstNames)]
 		last := lastNames[(i/len(firstNames)+i*7)%len(lastNames)]
 		email := fmt.Sprintf("%s.%s%s@acme.example", strings.ToLower(first), strings.ToLower(last), suffix(i, len(firstNames)))
@@ -296,76 +332,67 @@ func (s *state) seedOrg(o OrgOptions) {
 		default:
 			role = RoleViewer
 		}
-		humans = append(humans, s.addUser(first+" "+last, email, "Regular", roleID(role)))
+		humans = append(humans, s.addUser(first+" "+last, email, AccountRegular, s.orgRoleByName(role).ID))
 	}
-	apiUsers := make([]*User, 0, o.APIUsers)
-	for i := 0; i < o.APIUsers; i++ {
-		role := RoleViewer
-		if i == 0 {
-			role = RoleAdmin // the connector's own API user: Admin, as a sync needs
-		}
-		name := "ConductorOne"
-		if i > 0 {
-			name = fmt.Sprintf("CI pipeline %d", i)
-		}
-		apiUsers = append(apiUsers, s.addUser(name, fmt.Sprintf("api-user-%d@tray.acme.example", i+1), "API", roleID(role)))
-	}
-	s.addUser("Salesforce sync", "integration@tray.acme.example", "Integration", roleID(RoleViewer))
+	return humans
+}
 
-	shared := make([]*Workspace, 0, o.SharedWorkspaces)
-	for i := 0; i < o.SharedWorkspaces; i++ {
+// seedAPIUsers adds n API users; the first is the connector's own, an
+// Admin, as a sync needs.
+func (s *state) seedAPIUsers(n int) []*User {
+	apiUsers := make([]*User, 0, n)
+	for i := 0; i < n; i++ {
+		role, name := RoleViewer, fmt.Sprintf("CI pipeline %d", i)
+		if i == 0 {
+			role, name = RoleAdmin, "ConductorOne"
+		}
+		apiUsers = append(apiUsers, s.addUser(name, fmt.Sprintf("api-user-%d@tray.acme.example", i+1), "API", s.orgRoleByName(role).ID))
+	}
+	return apiUsers
+}
+
+// seedSharedWorkspaces adds n Shared workspaces named after teams.
+func (s *state) seedSharedWorkspaces(n int) []*Workspace {
+	shared := make([]*Workspace, 0, n)
+	for i := 0; i < n; i++ {
 		name := teamNames[i%len(teamNames)]
 		if i >= len(teamNames) {
 			name = fmt.Sprintf("%s %d", name, i/len(teamNames)+1)
 		}
-		shared = append(shared, s.addWorkspace(name, "Shared", "Automations of "+name, int64(10000*(i%5+1))))
+		shared = append(shared, s.addWorkspace(name, WorkspaceShared, "Automations of "+name, int64(10000*(i%5+1))))
 	}
-	if o.Embedded {
-		s.addWorkspace("Embedded solutions", "Embedded", "Solutions for our customers", 0)
+	return shared
+}
+
+// seedMemberships gives each shared workspace about perWorkspace humans
+// with a spread of roles; the API users are members of the first shared
+// workspace, where API users live, the connector's own as its Admin.
+func (s *state) seedMemberships(shared []*Workspace, humans, apiUsers []*User, perWorkspace int) {
+	if len(humans) == 0 {
+		return
 	}
-	// Memberships: each shared workspace gets about MembersPerWorkspace
-	// humans with a spread of roles; the connector's API user is a
-	// member of the first shared workspace, where API users live.
+	spread := []string{RoleAdmin, RoleContributor, RoleContributor, RoleViewer, RoleViewer}
 	for wi, w := range shared {
-		if len(humans) == 0 {
-			break
-		}
-		n := o.MembersPerWorkspace
+		n := perWorkspace
 		if n > 2 {
 			n += s.ids.IntN(5) - 2
 		}
 		n = max(1, min(n, len(humans)))
 		start := (wi * 7) % len(humans)
 		for k := 0; k < n; k++ {
-			u := humans[(start+k*3)%len(humans)]
-			var rn string
-			switch k % 5 {
-			case 0:
-				rn = RoleAdmin
-			case 1, 2:
-				rn = RoleContributor
-			default:
+			s.addMember(w.ID, humans[(start+k*3)%len(humans)].ID, w.roleByName(spread[k%5]).ID)
+		}
+		if wi != 0 {
+			continue
+		}
+		for i, au := range apiUsers {
+			rn := RoleAdmin
+			if i > 0 {
 				rn = RoleViewer
 			}
-			s.addMember(w.ID, u.ID, w.roleByName(rn).ID)
-		}
-		if wi == 0 {
-			for i, au := range apiUsers {
-				rn := RoleAdmin
-				if i > 0 {
-					rn = RoleViewer
-				}
-				s.addMember(w.ID, au.ID, w.roleByName(rn).ID)
-			}
+			s.addMember(w.ID, au.ID, w.roleByName(rn).ID)
 		}
 	}
-	if len(apiUsers) > 0 {
-		s.tokens[AdminToken] = Token{Kind: TokenOrgAdmin, UserID: apiUsers[0].ID}
-	}
-	if len(apiUsers) > 1 {
-		s.tokens[ViewerToken] = Token{Kind: TokenOrgViewer, UserID: apiUsers[1].ID}
-	}
-	s.tokens[MasterToken] = Token{Kind: TokenMaster}
 }
 
 func suffix(i, n int) string {

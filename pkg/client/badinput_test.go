@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,20 +17,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/conductorone/baton-trayai/internal/testkit"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
-
-// canned answers every request with one fixed response.
-func canned(code int, contentType, body string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if contentType != "" {
-			w.Header().Set("Content-Type", contentType)
-		}
-		w.WriteHeader(code)
-		_, _ = io.WriteString(w, body)
-	})
-}
 
 func TestBadAnswersGiveClearErrorsNeverPanics(t *testing.T) {
 	huge := `{"elements":[` + strings.Repeat(`{"id":"a","name":"b"},`, 60000) + `{"id":"z"}],"pageInfo":{"hasNextPage":false,"hasPreviousPage":false}}`
@@ -65,7 +54,7 @@ func TestBadAnswersGiveClearErrorsNeverPanics(t *testing.T) {
 				o.MaxResponseBytes = 1 << 20
 			})
 			_, err := c.ListUsers(context.Background(), "")
-			wantCode(t, err, tc.code, tc.want...)
+			testkit.WantCode(t, err, tc.code, tc.want...)
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error spans several lines: %q", err)
 			}
@@ -107,7 +96,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		arrived  int
 		withAuth int
 	)
-	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	elsewhere := traysim.ListenTest(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		arrived++
 		if r.Header.Get("Authorization") != "" {
@@ -117,11 +106,10 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"elements":[],"pageInfo":{"hasNextPage":false,"hasPreviousPage":false}}`)
 	}))
-	t.Cleanup(elsewhere.Close)
 	var hits atomic.Int32
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		http.Redirect(w, r, elsewhere.URL+"/core/v1/users", http.StatusFound)
+		http.Redirect(w, r, elsewhere+"/core/v1/users", http.StatusFound)
 	})
 	c, _ := newClient(t, h, "redirect-secret-token", func(o *client.Options) { o.MaxAttempts = 1 })
 	_, err := c.ListUsers(context.Background(), "")
@@ -269,12 +257,12 @@ func TestInvitationCapFailsAtOnce(t *testing.T) {
 	}
 	before := c.RequestCount()
 	_, err := c.InviteUser(context.Background(), "third@acme.example", viewer)
-	wantCode(t, err, codes.ResourceExhausted, "100 invitations a day", "--account-creation-mode create")
+	testkit.WantCode(t, err, codes.ResourceExhausted, "100 invitations a day", "--account-creation-mode create")
 	if sent := c.RequestCount() - before; sent != 1 {
 		t.Fatalf("%d requests for a capped invitation, want 1", sent)
 	}
 	// An ordinary 429 on the same endpoint is throttling, and is retried.
 	sim.SetFaults(traysim.Faults{TooManyEvery: 1})
 	_, err = c.InviteUser(context.Background(), "fourth@acme.example", viewer)
-	wantCode(t, err, codes.Unavailable, "429")
+	testkit.WantCode(t, err, codes.Unavailable, "429")
 }

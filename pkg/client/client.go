@@ -1,21 +1,26 @@
 // Package client is a typed HTTP client for the Tray.ai Platform API
-// (/core/v1): one page per call, Tray's own types, a shared request pace,
-// and retries of what is safe to retry. It sends requests through the
+// (/core/v1): one page per call, Tray's own types, a request pace of its
+// own, and retries of what is safe to retry. It sends requests through the
 // Baton SDK's uhttp transport and reports every failure as a gRPC status
 // error, because that is the code the SDK acts on; it knows nothing of
 // Baton's resources, entitlements or grants, and its messages name the
-// request that failed, not the connector.
+// request that failed, not the connector. What it relies on about Tray.ai
+// ("the spec" in comments is Tray's published OpenAPI document) is in
+// docs/tray-api-notes.md.
+//
+// Where things are: the route table and one typed method per endpoint in
+// endpoints.go, paging in paging.go, Tray's JSON in models.go, reading an
+// answer (success or error) in answers.go, retries, backoff, the outage
+// budget and Retry-After in retry.go, the adaptive pace in pace.go.
 package client
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,16 +29,6 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-)
-
-// Page-size maxima from the Tray.ai spec. The client always asks for the
-// maximum: fewer pages is fewer requests against a 30 rps organization budget.
-const (
-	MaxPageSizeUsers      = 1000
-	MaxPageSizeOrgRoles   = 1000
-	MaxPageSizeWorkspaces = 100
-	MaxPageSizeWsRoles    = 100
-	MaxPageSizeWsUsers    = 100
 )
 
 // DefaultRequestsPerSecond is Tray.ai's documented rate per organization:
@@ -61,9 +56,8 @@ type Options struct {
 	Token string
 	// UserAgent is sent with every request.
 	UserAgent string
-	// RequestsPerSecond is the ceiling of the pace every client in this
-	// process that talks to the same host shares; the pace runs at it while
-	// Tray accepts every request and backs off when Tray answers 429.
+	// RequestsPerSecond is the ceiling of the client's pace: it runs at it
+	// while Tray accepts every request and backs off when Tray answers 429.
 	RequestsPerSecond float64
 	// Burst is how many requests may go at once after a pause.
 	Burst int
@@ -103,14 +97,30 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Token == "" {
 		return nil, status.Error(codes.InvalidArgument, "the Tray.ai API token is empty")
 	}
+	bc, err := newHTTPClient(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		base:  base,
+		token: opts.Token,
+		http:  bc,
+		pace:  newPacer(opts.RequestsPerSecond, opts.Burst),
+		opts:  opts,
+	}, nil
+}
+
+// newHTTPClient builds the uhttp client every request goes through, with
+// the response-size cap and without redirects.
+func newHTTPClient(ctx context.Context, opts Options) (*uhttp.BaseHttpClient, error) {
 	httpClient := opts.HTTPClient
 	if httpClient == nil {
 		uopts := []uhttp.Option{uhttp.WithLogger(true, ctxzap.Extract(ctx))}
 		if opts.UserAgent != "" {
 			uopts = append(uopts, uhttp.WithUserAgent(opts.UserAgent))
 		}
-		httpClient, err = uhttp.NewClient(ctx, uopts...)
-		if err != nil {
+		var err error
+		if httpClient, err = uhttp.NewClient(ctx, uopts...); err != nil {
 			return nil, fmt.Errorf("build HTTP client: %w", err)
 		}
 	}
@@ -122,13 +132,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build HTTP client: %w", err)
 	}
-	return &Client{
-		base:  base,
-		token: opts.Token,
-		http:  bc,
-		pace:  sharedPacer(base.Host, opts.RequestsPerSecond, opts.Burst),
-		opts:  opts,
-	}, nil
+	return bc, nil
 }
 
 func withDefaults(o Options) Options {
@@ -153,9 +157,13 @@ func orDefault[T int | int64 | float64 | time.Duration](v *T, def T) {
 // retries included.
 func (c *Client) RequestCount() int64 { return c.requests.Load() }
 
-// Pace reports the pace this client shares with every client of its host
-// in this process: the current rate, its ceiling, and the 429s so far.
-func (c *Client) Pace() PaceStats { return c.pace.stats() }
+// Pace reports this client's pace: the current rate, its ceiling, the
+// requests sent and the 429s among their answers.
+func (c *Client) Pace() PaceStats {
+	p := c.pace.stats()
+	p.Requests = c.requests.Load()
+	return p
+}
 
 // request describes one API call.
 type request struct {
@@ -164,104 +172,24 @@ type request struct {
 	query url.Values
 	body  any
 	out   any
+	// final, if set, reads an error answer before the retry policy does:
+	// an error it returns is the answer, and the request is not retried.
+	final func(statusCode int, body []byte) error
 }
 
-// do sends a request, retrying what is safe to retry, and decodes the JSON
-// answer into r.out. Reads are retried on 429, 5xx and network errors;
-// writes only on 429, which Tray answers before doing anything, because a
-// write that reached a failing server may have been applied.
-func (c *Client) do(ctx context.Context, r request) error {
-	path, err := r.route.path(r.ids...)
-	if err != nil {
-		return err
-	}
-	l := ctxzap.Extract(ctx)
-	idempotent := r.route.method == http.MethodGet
-	var lastErr error
-	for attempt := 1; ; attempt++ {
-		sent, err := c.pace.wait(ctx)
-		if err != nil {
-			return contextError(r.route, err, lastErr)
-		}
-		retryAfter, answered, err := c.once(ctx, r, path)
-		switch {
-		case retryAfter >= 0: // a 429: the budget is spent
-			c.pace.outcome(sent, true)
-		case answered && status.Code(err) != codes.Unavailable:
-			// Any other answer but a server error accepts the pace.
-			c.pace.outcome(sent, false)
-		}
-		if err == nil {
-			c.outage.succeeded()
-			return nil
-		}
-		lastErr = err
-		code := status.Code(err)
-		rateLimited := retryAfter >= 0
-		retryable := rateLimited || (idempotent && (code == codes.Unavailable || code == codes.DeadlineExceeded))
-		if !retryable || ctx.Err() != nil {
-			return err
-		}
-		if !rateLimited {
-			if since, reached := c.outage.failed(time.Now(), answered); since > c.opts.MaxOutage {
-				return c.outageError(r.route, since, reached, err)
-			}
-		}
-		wait := c.backoff(attempt)
-		if retryAfter > 0 {
-			wait = min(retryAfter, 60*time.Second)
-		}
-		if attempt >= c.opts.MaxAttempts {
-			if !rateLimited {
-				// An outage, not throttling: Unavailable, without a reset.
-				return err
-			}
-			// Hand the SDK an explicit reset time so its own retry waits
-			// this long instead of its fixed 60 s for a header-less 429.
-			return withResetAt(err, time.Now().Add(wait))
-		}
-		l.Debug("baton-trayai: retrying Tray.ai request",
-			zap.Stringer("endpoint", r.route), zap.Int("attempt", attempt),
-			zap.Duration("wait", wait), zap.String("reason", status.Convert(err).Message()))
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return contextError(r.route, ctx.Err(), lastErr)
-		case <-timer.C:
-		}
-	}
+// attempt is what one HTTP exchange came to.
+type attempt struct {
+	err error
+	// answered is true when an HTTP answer arrived at all.
+	answered bool
+	// throttled is true for a 429, whose Retry-After (0 when absent) is
+	// retryAfter.
+	throttled  bool
+	retryAfter time.Duration
 }
 
-// backoff is exponential with "equal jitter": half the step is fixed so
-// retries never bunch at zero, half is random so clients do not synchronize.
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.opts.BaseBackoff << min(attempt-1, 20)
-	if d <= 0 || d > c.opts.MaxBackoff {
-		d = c.opts.MaxBackoff
-	}
-	half := d / 2
-	return half + rand.N(half+1) //nolint:gosec // jitter, not security
-}
-
-// outageError ends a run that the outage budget ran out on, saying whether
-// Tray answered at all: a host that never answers is a configuration or
-// network problem, a host that answers with errors is Tray's.
-func (c *Client) outageError(r route, since time.Duration, reached bool, last error) error {
-	if !reached {
-		return status.Errorf(codes.Aborted,
-			"%s: could not reach Tray.ai at %s for %s (last error: %s); giving up: check --region, --base-url and the network",
-			r, c.base.Host, since.Round(time.Second), status.Convert(last).Message())
-	}
-	return status.Errorf(codes.Aborted,
-		"%s: Tray.ai has been failing for %s (last error: %s); giving up, check Tray.ai's status and run again",
-		r, since.Round(time.Second), status.Convert(last).Message())
-}
-
-// once sends one HTTP request. retryAfter is -1 unless the answer was a
-// 429, in which case it is the server's Retry-After (0 when absent);
-// answered tells whether an HTTP answer arrived at all.
-func (c *Client) once(ctx context.Context, r request, path string) (time.Duration, bool, error) {
+// once sends one HTTP request and reads its answer.
+func (c *Client) once(ctx context.Context, r request, path string) attempt {
 	u := c.base.JoinPath(path)
 	u.RawQuery = r.query.Encode()
 	ropts := []uhttp.RequestOption{
@@ -276,73 +204,41 @@ func (c *Client) once(ctx context.Context, r request, path string) (time.Duratio
 	}
 	req, err := c.http.NewRequest(ctx, r.route.method, u, ropts...)
 	if err != nil {
-		return -1, false, status.Errorf(codes.Internal, "%s: build request: %v", r.route, err)
+		return attempt{err: status.Errorf(codes.Internal, "%s: build request: %v", r.route, err)}
 	}
 	c.requests.Add(1)
 	start := time.Now()
 	resp, err := c.http.Do(req)
-	l := ctxzap.Extract(ctx)
 	if isBodyTooLarge(err) {
-		return -1, true, c.tooLarge(r.route)
+		return attempt{answered: true, err: c.tooLarge(r.route)}
 	}
 	if resp == nil {
-		l.Debug("baton-trayai: Tray.ai request failed", zap.Stringer("endpoint", r.route), zap.Error(err))
+		debug(ctx, "Tray.ai request failed", zap.Stringer("endpoint", r.route), zap.Error(err))
 		if err == nil {
 			err = status.Error(codes.Unavailable, "no response")
 		}
-		return -1, false, annotate(err, r.route, "request failed")
+		return attempt{err: annotate(err, r.route, "request failed")}
 	}
 	defer resp.Body.Close()
 	body, readErr := io.ReadAll(resp.Body)
-	l.Debug("baton-trayai: Tray.ai request",
+	debug(ctx, "Tray.ai request",
 		zap.Stringer("endpoint", r.route), zap.Int("status", resp.StatusCode),
 		zap.Duration("duration", time.Since(start)), zap.Int("bytes", len(body)))
 	if isBodyTooLarge(readErr) {
-		return -1, true, c.tooLarge(r.route)
+		return attempt{answered: true, err: c.tooLarge(r.route)}
 	}
-	if msg, capped := inviteCap(r.route, resp, body); capped {
-		return -1, true, inviteCapError(r.route, bounded(msg))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		retryAfter := time.Duration(-1)
-		if resp.StatusCode == http.StatusTooManyRequests {
-			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		}
-		return retryAfter, true, httpError(err, r.route, resp, body)
-	}
-	if err != nil {
-		return -1, true, annotate(err, r.route, "read response")
-	}
-	return -1, true, decodeAnswer(r.route, resp.Header.Get("Content-Type"), body, r.out)
+	return r.read(resp, body, err)
 }
 
 func (c *Client) tooLarge(r route) error {
 	return status.Errorf(codes.Internal, "%s: response larger than %d bytes; this is not a Tray.ai page, check --base-url", r, c.opts.MaxResponseBytes)
 }
 
-// outageTracker remembers when the current run of consecutive failures
-// started, across all requests of a client, and whether Tray answered
-// anything since.
-type outageTracker struct {
-	mu      sync.Mutex
-	since   time.Time
-	reached bool
-}
+// logPrefix starts the client's log lines, as it starts the connector's,
+// to tell them from the SDK's in one log.
+const logPrefix = "baton-trayai: "
 
-// failed records a failure and returns how long the failures have lasted
-// and whether any of them was an HTTP answer.
-func (o *outageTracker) failed(now time.Time, answered bool) (time.Duration, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.since.IsZero() {
-		o.since, o.reached = now, false
-	}
-	o.reached = o.reached || answered
-	return now.Sub(o.since), o.reached
-}
-
-func (o *outageTracker) succeeded() {
-	o.mu.Lock()
-	o.since, o.reached = time.Time{}, false
-	o.mu.Unlock()
+// debug logs a line at debug level.
+func debug(ctx context.Context, msg string, fields ...zap.Field) {
+	ctxzap.Extract(ctx).Debug(logPrefix+msg, fields...)
 }

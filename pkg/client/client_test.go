@@ -3,8 +3,6 @@ package client_test
 import (
 	"context"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,50 +10,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/conductorone/baton-trayai/internal/testkit"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
-
-// recorder wraps a handler and keeps the query of every request.
-type recorder struct {
-	next    http.Handler
-	mu      sync.Mutex
-	queries map[string][]string // path → raw queries
-}
-
-func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	r.mu.Lock()
-	r.queries[req.URL.Path] = append(r.queries[req.URL.Path], req.URL.RawQuery)
-	r.mu.Unlock()
-	r.next.ServeHTTP(w, req)
-}
-
-func newClient(t *testing.T, h http.Handler, token string, tune ...func(*client.Options)) (*client.Client, *recorder) {
-	t.Helper()
-	rec := &recorder{next: h, queries: map[string][]string{}}
-	o := client.Options{BaseURL: traysim.ListenTest(t, rec), Token: token, RequestsPerSecond: 1000, Burst: 100,
-		BaseBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}
-	for _, f := range tune {
-		f(&o)
-	}
-	c, err := client.New(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, rec
-}
-
-func wantCode(t *testing.T, err error, code codes.Code, contains ...string) {
-	t.Helper()
-	if status.Code(err) != code {
-		t.Fatalf("got %v (%v), want %v", status.Code(err), err, code)
-	}
-	for _, c := range contains {
-		if !strings.Contains(err.Error(), c) {
-			t.Fatalf("error %q does not contain %q", err, c)
-		}
-	}
-}
 
 func TestReadEndpointsInBothShapes(t *testing.T) {
 	ctx := context.Background()
@@ -175,7 +133,7 @@ func TestRepeatedCursorIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.ListUsers(context.Background(), page.NextCursor())
-	wantCode(t, err, codes.Internal, "same cursor", "GET /core/v1/users")
+	testkit.WantCode(t, err, codes.Internal, "same cursor", "GET /core/v1/users")
 }
 
 func TestUnknownEnumsDecodeWithoutFailing(t *testing.T) {
@@ -208,24 +166,24 @@ func TestErrorStatusesKeepCodesAndTrayMessages(t *testing.T) {
 
 	bad, _ := newClient(t, sim, "wrong-token")
 	_, err := bad.ListUsers(ctx, "")
-	wantCode(t, err, codes.Unauthenticated, "GET /core/v1/users: Tray.ai answered 401", "Unauthorized")
+	testkit.WantCode(t, err, codes.Unauthenticated, "GET /core/v1/users: Tray.ai answered 401", "Unauthorized")
 
 	viewer, _ := newClient(t, sim, traysim.ViewerToken)
 	_, err = viewer.ListUsers(ctx, "")
-	wantCode(t, err, codes.PermissionDenied, "403", "Forbidden")
+	testkit.WantCode(t, err, codes.PermissionDenied, "403", "Forbidden")
 
 	admin, _ := newClient(t, sim, traysim.AdminToken)
 	_, err = admin.GetUser(ctx, "00000000-0000-4000-8000-000000000000")
-	wantCode(t, err, codes.NotFound, "404", "User not found", "GET /core/v1/users/{userId}")
+	testkit.WantCode(t, err, codes.NotFound, "404", "User not found", "GET /core/v1/users/{userId}")
 
 	_, err = admin.ListUsers(ctx, "not-a-cursor")
-	wantCode(t, err, codes.InvalidArgument, "400", "invalid cursor")
+	testkit.WantCode(t, err, codes.InvalidArgument, "400", "invalid cursor")
 
 	_, err = admin.GetUser(ctx, "../workspaces")
-	wantCode(t, err, codes.InvalidArgument, "not a Tray.ai id")
+	testkit.WantCode(t, err, codes.InvalidArgument, "not a Tray.ai id")
 
 	err = admin.AddWorkspaceUser(ctx, sn.WorkspacesOfType("Shared")[0].ID, sn.Users[1].ID, sn.Workspaces[0].Roles[0].ID)
-	wantCode(t, err, codes.InvalidArgument, "role does not belong")
+	testkit.WantCode(t, err, codes.InvalidArgument, "role does not belong")
 }
 
 func TestServerErrorsAreRetriedThenReported(t *testing.T) {
@@ -233,7 +191,7 @@ func TestServerErrorsAreRetriedThenReported(t *testing.T) {
 	sim.SetFaults(traysim.Faults{ServerErrorRate: 1})
 	c, _ := newClient(t, sim, traysim.AdminToken, func(o *client.Options) { o.MaxAttempts = 3 })
 	_, err := c.ListOrgRoles(context.Background(), "")
-	wantCode(t, err, codes.Unavailable, "Internal Error")
+	testkit.WantCode(t, err, codes.Unavailable, "Internal Error")
 	if got := c.RequestCount(); got != 3 {
 		t.Fatalf("%d requests, want 3 attempts", got)
 	}
@@ -249,7 +207,7 @@ func TestWritesAreNotRetriedOnServerErrors(t *testing.T) {
 	sim.SetFaults(traysim.Faults{ServerErrorRate: 1})
 	c, _ := newClient(t, sim, traysim.AdminToken)
 	err := c.SetUserOrgRole(context.Background(), sn.Users[2].ID, sn.OrgRoleByName("Viewer").ID)
-	wantCode(t, err, codes.Unavailable)
+	testkit.WantCode(t, err, codes.Unavailable)
 	if got := c.RequestCount(); got != 1 {
 		t.Fatalf("a failed write was sent %d times; a write that reached a failing server may have been applied", got)
 	}
@@ -266,7 +224,7 @@ func TestRateLimitedRequestsCarryAnExplicitResetTime(t *testing.T) {
 			}
 			start := time.Now()
 			_, err := c.ListOrgRoles(context.Background(), "")
-			wantCode(t, err, codes.Unavailable, "429", "Too Many Requests")
+			testkit.WantCode(t, err, codes.Unavailable, "429", "Too Many Requests")
 			st, _ := status.FromError(err)
 			var rl *v2.RateLimitDescription
 			for _, d := range st.Details() {
@@ -350,16 +308,7 @@ func TestWriteEndpoints(t *testing.T) {
 	if _, ok := sim.Snapshot().Members[ws.ID][u.ID]; ok {
 		t.Fatal("member not removed")
 	}
-	wantCode(t, c.RemoveWorkspaceUser(ctx, ws.ID, u.ID), codes.NotFound)
-}
-
-func mustUser(t *testing.T, sn traysim.Snapshot, id string) traysim.User {
-	t.Helper()
-	u, ok := sn.User(id)
-	if !ok {
-		t.Fatalf("user %s missing", id)
-	}
-	return u
+	testkit.WantCode(t, c.RemoveWorkspaceUser(ctx, ws.ID, u.ID), codes.NotFound)
 }
 
 func TestServerThatStaysDownEndsTheRunInBoundedTime(t *testing.T) {
@@ -371,7 +320,7 @@ func TestServerThatStaysDownEndsTheRunInBoundedTime(t *testing.T) {
 	})
 	start := time.Now()
 	_, err := c.ListOrgRoles(context.Background(), "")
-	wantCode(t, err, codes.Aborted, "has been failing for", "giving up")
+	testkit.WantCode(t, err, codes.Aborted, "has been failing for", "giving up")
 	if elapsed := time.Since(start); elapsed > 5*time.Second {
 		t.Fatalf("gave up after %v", elapsed)
 	}

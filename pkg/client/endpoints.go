@@ -2,10 +2,10 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -25,22 +25,40 @@ type route struct {
 // the simulator counts requests under the same names.
 func (r route) String() string { return r.method + " " + r.template }
 
+// Paths of the routes; a path that serves several methods is named once.
+const (
+	pathUsers          = "/core/v1/users"
+	pathUser           = "/core/v1/users/{userId}"
+	pathWorkspaceUsers = "/core/v1/workspaces/{workspaceId}/users"
+	pathWorkspaceUser  = "/core/v1/workspaces/{workspaceId}/users/{userId}"
+)
+
 var (
-	routeListUsers           = route{http.MethodGet, "/core/v1/users", MaxPageSizeUsers}
-	routeGetUser             = route{http.MethodGet, "/core/v1/users/{userId}", 0}
-	routeCreateUser          = route{http.MethodPost, "/core/v1/users", 0}
-	routeDeleteUser          = route{http.MethodDelete, "/core/v1/users/{userId}", 0}
+	routeListUsers           = route{http.MethodGet, pathUsers, MaxPageSizeUsers}
+	routeGetUser             = route{http.MethodGet, pathUser, 0}
+	routeCreateUser          = route{http.MethodPost, pathUsers, 0}
+	routeDeleteUser          = route{http.MethodDelete, pathUser, 0}
 	routeSetUserOrgRole      = route{http.MethodPut, "/core/v1/users/{userId}/roles", 0}
 	routeInviteUser          = route{http.MethodPost, "/core/v1/invites", 0}
 	routeListOrgRoles        = route{http.MethodGet, "/core/v1/roles", MaxPageSizeOrgRoles}
 	routeListWorkspaces      = route{http.MethodGet, "/core/v1/workspaces", MaxPageSizeWorkspaces}
 	routeGetWorkspace        = route{http.MethodGet, "/core/v1/workspaces/{workspaceId}", 0}
 	routeListWorkspaceRoles  = route{http.MethodGet, "/core/v1/workspaces/{workspaceId}/roles", MaxPageSizeWsRoles}
-	routeListWorkspaceUsers  = route{http.MethodGet, "/core/v1/workspaces/{workspaceId}/users", MaxPageSizeWsUsers}
-	routeAddWorkspaceUser    = route{http.MethodPost, "/core/v1/workspaces/{workspaceId}/users", 0}
-	routeGetWorkspaceUser    = route{http.MethodGet, "/core/v1/workspaces/{workspaceId}/users/{userId}", 0}
-	routeSetWorkspaceRole    = route{http.MethodPut, "/core/v1/workspaces/{workspaceId}/users/{userId}", 0}
-	routeRemoveWorkspaceUser = route{http.MethodDelete, "/core/v1/workspaces/{workspaceId}/users/{userId}", 0}
+	routeListWorkspaceUsers  = route{http.MethodGet, pathWorkspaceUsers, MaxPageSizeWsUsers}
+	routeAddWorkspaceUser    = route{http.MethodPost, pathWorkspaceUsers, 0}
+	routeGetWorkspaceUser    = route{http.MethodGet, pathWorkspaceUser, 0}
+	routeSetWorkspaceRole    = route{http.MethodPut, pathWorkspaceUser, 0}
+	routeRemoveWorkspaceUser = route{http.MethodDelete, pathWorkspaceUser, 0}
+)
+
+// Names of the JSON fields of request bodies.
+const (
+	fieldEmail     = "email"
+	fieldName      = "name"
+	fieldRoleID    = "roleId"
+	fieldOrgRoleID = "organizationRoleId"
+	fieldUserID    = "userId"
+	queryEmail     = "email"
 )
 
 // pathID is the spec's pattern for user and workspace ids. Checking it
@@ -52,8 +70,7 @@ func IsID(s string) bool { return pathID.MatchString(s) }
 
 // path fills the template's placeholders with ids, in order.
 func (r route) path(ids ...string) (string, error) {
-	var b strings.Builder
-	rest := r.template
+	path, rest := "", r.template
 	for _, id := range ids {
 		open, end := strings.IndexByte(rest, '{'), strings.IndexByte(rest, '}')
 		if open < 0 || end < open {
@@ -62,59 +79,13 @@ func (r route) path(ids ...string) (string, error) {
 		if name := rest[open+1 : end]; !pathID.MatchString(id) {
 			return "", status.Errorf(codes.InvalidArgument, "%s: %s %q is not a Tray.ai id", r, name, id)
 		}
-		b.WriteString(rest[:open])
-		b.WriteString(id)
+		path += rest[:open] + id
 		rest = rest[end+1:]
 	}
 	if strings.IndexByte(rest, '{') >= 0 {
 		return "", status.Errorf(codes.Internal, "%s: an id is missing", r)
 	}
-	b.WriteString(rest)
-	return b.String(), nil
-}
-
-// identified is a list element; every element must carry an id.
-type identified interface{ identity() string }
-
-func (u User) identity() string      { return u.ID }
-func (r Role) identity() string      { return r.ID }
-func (w Workspace) identity() string { return w.ID }
-
-// list fetches one page at the route's maximum page size and refuses a
-// page that points back at itself, which would otherwise loop a sync
-// forever.
-func list[T identified](ctx context.Context, c *Client, r route, ids []string, cursor string, filter url.Values) (Page[T], error) {
-	q := url.Values{"first": {strconv.Itoa(r.pageSize)}}
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	for k, vs := range filter {
-		q[k] = append(q[k], vs...)
-	}
-	var page Page[T]
-	if err := c.do(ctx, request{route: r, ids: ids, query: q, out: &page}); err != nil {
-		return Page[T]{}, err
-	}
-	return checkPage(r.String(), cursor, page)
-}
-
-// checkPage refuses pages a sync cannot use: elements without ids, and a
-// next page without a cursor or with the cursor just used.
-func checkPage[T identified](endpoint, cursor string, page Page[T]) (Page[T], error) {
-	for i, e := range page.Elements {
-		if e.identity() == "" {
-			return Page[T]{}, status.Errorf(codes.Internal, "%s: element %d of the page has no id; Tray.ai sent an unusable answer", endpoint, i)
-		}
-	}
-	if page.PageInfo.HasNextPage {
-		if page.PageInfo.EndCursor == "" {
-			return Page[T]{}, status.Errorf(codes.Internal, "%s: Tray.ai said there is a next page but sent no cursor", endpoint)
-		}
-		if page.PageInfo.EndCursor == cursor {
-			return Page[T]{}, status.Errorf(codes.Internal, "%s: Tray.ai returned the same cursor again; stopping instead of looping", endpoint)
-		}
-	}
-	return page, nil
+	return path + rest, nil
 }
 
 // ListUsers returns one page of organization users.
@@ -125,7 +96,7 @@ func (c *Client) ListUsers(ctx context.Context, cursor string) (Page[User], erro
 // FindUsersByEmail returns a page of users matching an email. How Tray
 // matches (exact, case, partial) is undocumented, so callers compare.
 func (c *Client) FindUsersByEmail(ctx context.Context, email, cursor string) (Page[User], error) {
-	return list[User](ctx, c, routeListUsers, nil, cursor, url.Values{"email": {email}})
+	return list[User](ctx, c, routeListUsers, nil, cursor, url.Values{queryEmail: {email}})
 }
 
 // ProbeOrgRoles asks for a single organization role: it needs the
@@ -145,17 +116,43 @@ func (c *Client) GetUser(ctx context.Context, userID string) (User, error) {
 // CreateUser creates an organization user without an invitation (SSO orgs).
 func (c *Client) CreateUser(ctx context.Context, name, email, orgRoleID string) (User, error) {
 	var u User
-	body := map[string]string{"name": name, "email": email, "organizationRoleId": orgRoleID}
+	body := map[string]string{fieldName: name, fieldEmail: email, fieldOrgRoleID: orgRoleID}
 	err := c.do(ctx, request{route: routeCreateUser, body: body, out: &u})
 	return u, err
 }
 
-// InviteUser sends an invitation to join the organization.
+// InviteUser sends an invitation to join the organization. Tray's cap of
+// 100 invitations a day is final for the day: it fails at once with
+// ResourceExhausted, where any other 429 is paced and retried.
 func (c *Client) InviteUser(ctx context.Context, email, orgRoleID string) (Invite, error) {
 	var inv Invite
-	body := map[string]string{"email": email, "organizationRoleId": orgRoleID}
-	err := c.do(ctx, request{route: routeInviteUser, body: body, out: &inv})
+	body := map[string]string{fieldEmail: email, fieldOrgRoleID: orgRoleID}
+	err := c.do(ctx, request{route: routeInviteUser, body: body, out: &inv, final: inviteCapReached})
 	return inv, err
+}
+
+// inviteCapReached tells the daily invitation cap from ordinary rate
+// limiting. Tray answers both with 429 and documents neither message, so
+// the cap is recognized by a message about invitations or a day.
+func inviteCapReached(statusCode int, body []byte) error {
+	msg, capped := inviteCapMessage(body)
+	if statusCode != http.StatusTooManyRequests || !capped {
+		return nil
+	}
+	return status.Errorf(codes.ResourceExhausted,
+		"%s: Tray.ai refused the invitation (%s): an organization may send 100 invitations a day; try again tomorrow, or create the account with --account-creation-mode create",
+		routeInviteUser, bounded(msg))
+}
+
+// inviteCapMessage reads Tray's message from an error body and whether it
+// is about invitations or a day.
+func inviteCapMessage(body []byte) (string, bool) {
+	var te trayError
+	if json.Unmarshal(body, &te) != nil {
+		return "", false
+	}
+	m := strings.ToLower(te.Message)
+	return te.Message, strings.Contains(m, "invit") || strings.Contains(m, "day")
 }
 
 // DeleteUser removes a user from the organization.
@@ -165,7 +162,7 @@ func (c *Client) DeleteUser(ctx context.Context, userID string) error {
 
 // SetUserOrgRole replaces a user's organization role.
 func (c *Client) SetUserOrgRole(ctx context.Context, userID, roleID string) error {
-	return c.do(ctx, request{route: routeSetUserOrgRole, ids: []string{userID}, body: map[string]string{"roleId": roleID}})
+	return c.do(ctx, request{route: routeSetUserOrgRole, ids: []string{userID}, body: map[string]string{fieldRoleID: roleID}})
 }
 
 // ListOrgRoles returns one page of organization roles.
@@ -207,13 +204,13 @@ func (c *Client) GetWorkspaceUser(ctx context.Context, workspaceID, userID strin
 // AddWorkspaceUser adds an organization user to a workspace with a role.
 func (c *Client) AddWorkspaceUser(ctx context.Context, workspaceID, userID, roleID string) error {
 	return c.do(ctx, request{route: routeAddWorkspaceUser, ids: []string{workspaceID},
-		body: map[string]string{"userId": userID, "roleId": roleID}})
+		body: map[string]string{fieldUserID: userID, fieldRoleID: roleID}})
 }
 
 // SetWorkspaceUserRole changes a member's role in a workspace.
 func (c *Client) SetWorkspaceUserRole(ctx context.Context, workspaceID, userID, roleID string) error {
 	return c.do(ctx, request{route: routeSetWorkspaceRole, ids: []string{workspaceID, userID},
-		body: map[string]string{"roleId": roleID}})
+		body: map[string]string{fieldRoleID: roleID}})
 }
 
 // RemoveWorkspaceUser removes a member from a workspace.

@@ -6,30 +6,6 @@ import (
 	"time"
 )
 
-// PageInfo is Tray's Relay-style cursor block. Only HasNextPage decides
-// whether another page exists; EndCursor may be absent on an empty page.
-type PageInfo struct {
-	StartCursor     string `json:"startCursor,omitempty"`
-	EndCursor       string `json:"endCursor,omitempty"`
-	HasNextPage     bool   `json:"hasNextPage"`
-	HasPreviousPage bool   `json:"hasPreviousPage"`
-}
-
-// Page is one page of a list endpoint.
-type Page[T any] struct {
-	Elements []T      `json:"elements"`
-	PageInfo PageInfo `json:"pageInfo"`
-}
-
-// NextCursor returns the cursor of the following page, or "" when this page
-// is the last one.
-func (p Page[T]) NextCursor() string {
-	if !p.PageInfo.HasNextPage {
-		return ""
-	}
-	return p.PageInfo.EndCursor
-}
-
 // Role is an organization role or a workspace role.
 type Role struct {
 	ID   string `json:"id"`

@@ -3,10 +3,11 @@ package client
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Pacing: Tray.ai allows 30 requests a second per organization, shared by
@@ -16,7 +17,8 @@ import (
 // does. The pacer therefore runs at its ceiling (Tray's rate, or a lower
 // --rate-limit) while every request is accepted, backs off at once when a
 // 429 says the budget is spent, and climbs back carefully: additive
-// increase, multiplicative decrease, for every request of the process.
+// increase, multiplicative decrease. Each client has a pacer of its own:
+// the connector makes one client, for one organization.
 const (
 	// paceDecrease is the factor a 429 cuts the pace by. Between a cut and
 	// the climb back the pace averages (1+0.75)/2 ≈ 88% of what is free.
@@ -72,24 +74,16 @@ func (p *aimd) accepted(now time.Time) bool {
 	return true
 }
 
-// setCeiling lowers or raises the ceiling; the pace never exceeds it.
-func (p *aimd) setCeiling(c float64) {
-	p.ceiling = c
-	p.rate = min(p.rate, c)
-}
-
-// pacer spaces the requests of every client of one host in this process.
+// pacer spaces the requests of one client.
 type pacer struct {
 	limiter *rate.Limiter
-	now     func() time.Time
 
-	mu     sync.Mutex
-	policy aimd
-
-	requests, throttledN atomic.Int64
+	mu        sync.Mutex
+	policy    aimd
+	throttled int64
 }
 
-// PaceStats is what the pacer has done so far in this process.
+// PaceStats is what a client's pace has done so far.
 type PaceStats struct {
 	// RequestsPerSecond is the current pace and Ceiling the most it runs.
 	RequestsPerSecond, Ceiling float64
@@ -98,11 +92,9 @@ type PaceStats struct {
 }
 
 func newPacer(ceiling float64, burst int) *pacer {
-	now := time.Now
 	return &pacer{
 		limiter: rate.NewLimiter(rate.Limit(ceiling), burst),
-		now:     now,
-		policy:  newAIMD(ceiling, now()),
+		policy:  newAIMD(ceiling, time.Now()),
 	}
 }
 
@@ -111,58 +103,31 @@ func (p *pacer) wait(ctx context.Context) (time.Time, error) {
 	if err := p.limiter.Wait(ctx); err != nil {
 		return time.Time{}, err
 	}
-	p.requests.Add(1)
-	return p.now(), nil
+	return time.Now(), nil
 }
 
-// outcome feeds an answer back into the pace.
-func (p *pacer) outcome(sent time.Time, throttled bool) {
+// answered feeds the answer to a request sent at sent back into the pace:
+// a 429 says the budget is spent; any other answer but a server error
+// accepts the pace; no answer says nothing about it.
+func (p *pacer) answered(sent time.Time, a attempt) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var changed bool
-	if throttled {
-		p.throttledN.Add(1)
-		changed = p.policy.throttled(sent, p.now())
-	} else {
-		changed = p.policy.accepted(p.now())
+	switch {
+	case a.throttled:
+		p.throttled++
+		changed = p.policy.throttled(sent, time.Now())
+	case a.answered && status.Code(a.err) != codes.Unavailable:
+		changed = p.policy.accepted(time.Now())
 	}
 	if changed {
 		p.limiter.SetLimit(rate.Limit(p.policy.rate))
 	}
 }
 
-func (p *pacer) setCeiling(ceiling float64, burst int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.policy.setCeiling(ceiling)
-	p.limiter.SetLimit(rate.Limit(p.policy.rate))
-	p.limiter.SetBurst(burst)
-}
-
+// stats reports the pace; the client adds the requests it sent.
 func (p *pacer) stats() PaceStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return PaceStats{RequestsPerSecond: p.policy.rate, Ceiling: p.policy.ceiling,
-		Requests: p.requests.Load(), TooMany: p.throttledN.Load()}
-}
-
-var (
-	pacersMu sync.Mutex
-	pacers   = map[string]*pacer{}
-)
-
-// sharedPacer returns the process-wide pacer for a host, so that every
-// client of one organization shares one budget. A later call with another
-// ceiling or burst retunes it.
-func sharedPacer(host string, ceiling float64, burst int) *pacer {
-	pacersMu.Lock()
-	defer pacersMu.Unlock()
-	p, ok := pacers[host]
-	if !ok {
-		p = newPacer(ceiling, burst)
-		pacers[host] = p
-		return p
-	}
-	p.setCeiling(ceiling, burst)
-	return p
+	return PaceStats{RequestsPerSecond: p.policy.rate, Ceiling: p.policy.ceiling, TooMany: p.throttled}
 }

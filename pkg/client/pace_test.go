@@ -51,11 +51,6 @@ func TestPaceCutsOnceAtATimeAndClimbsCarefully(t *testing.T) {
 	if p.rate != 30 {
 		t.Fatalf("pace %.3f after a long climb, want the ceiling 30", p.rate)
 	}
-	// A lower ceiling (--rate-limit) holds at once.
-	p.setCeiling(10)
-	if p.rate != 10 {
-		t.Fatalf("pace %.3f above a ceiling of 10", p.rate)
-	}
 }
 
 func TestPaceNeverFallsBelowTheFloor(t *testing.T) {

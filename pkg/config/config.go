@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/conductorone/baton-sdk/pkg/field"
-
-	"github.com/conductorone/baton-trayai/pkg/client"
 )
 
 // Region is a --region value and the Tray.ai Platform API host it selects.
@@ -58,17 +56,21 @@ const (
 // and a new account's organization role. It is the least privileged.
 const DefaultRoleName = "Viewer"
 
-// DefaultRequestsPerSecond is --rate-limit's default.
-const DefaultRequestsPerSecond = client.DefaultRequestsPerSecond
+// DefaultRequestsPerSecond is --rate-limit's default: Tray.ai's rate per
+// organization (docs/tray-api-notes.md, "Rate limits").
+const DefaultRequestsPerSecond = 30
 
 // DefaultOutageBudgetSeconds is how long Tray.ai may fail, by default,
 // before a run gives up.
 const DefaultOutageBudgetSeconds = 300
 
+// WorkspaceTypes are Tray.ai's workspace types, for --workspace-types's
+// help (docs/tray-api-notes.md, "Workspace types").
+var WorkspaceTypes = []string{"Organization", "Shared", "Embedded", "Personal", "PersonalExternal"}
+
 // DefaultWorkspaceTypes are synced unless --workspace-types says otherwise.
 // Personal workspaces (one per user, only their owner in them) are left out.
-var DefaultWorkspaceTypes = client.WorkspaceTypeNames(
-	client.WorkspaceTypeOrganization, client.WorkspaceTypeShared, client.WorkspaceTypeEmbedded)
+var DefaultWorkspaceTypes = []string{"Organization", "Shared", "Embedded"}
 
 // Field definitions; their order is the order of --help.
 var (
@@ -95,7 +97,7 @@ var (
 	// WorkspaceTypesField selects the workspace types to sync.
 	WorkspaceTypesField = field.StringSliceField("workspace-types",
 		field.WithDisplayName("Workspace types"),
-		field.WithDescription("Workspace types to sync: "+strings.Join(client.WorkspaceTypeNames(), ", ")),
+		field.WithDescription("Workspace types to sync: "+strings.Join(WorkspaceTypes, ", ")),
 		field.WithDefaultValue(DefaultWorkspaceTypes),
 	)
 	// RateLimitField is the client-side request rate.
@@ -151,8 +153,6 @@ var (
 		AccountCreationModeField, DefaultWorkspaceRoleField, FallbackOrgRoleField,
 		ConnectorAccountField, ProtectedAccountsField,
 	}
-	// FieldRelationships constrains fields; none are needed.
-	FieldRelationships = []field.SchemaFieldRelationship{}
 )
 
 // regionList reads "us (api.tray.io), eu (api.eu1.tray.io) or apac (api.ap1.tray.io)".
@@ -169,7 +169,6 @@ func regionList() string {
 // Config is the connector's configuration schema.
 var Config = field.NewConfiguration(
 	ConfigurationFields,
-	field.WithConstraints(FieldRelationships...),
 	field.WithConnectorDisplayName("Tray.ai"),
 	field.WithHelpUrl("/docs/baton/trayai"),
 	field.WithIconUrl("/static/app-icons/trayai.svg"),

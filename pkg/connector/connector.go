@@ -1,6 +1,15 @@
 // Package connector maps a Tray.ai organization onto Baton resources:
 // users, organization roles and workspaces with their roles, and
 // provisions access back.
+//
+// Where things are: one file per resource type for what a sync emits
+// (user.go, role.go, workspace.go) and one for what provisioning does
+// (user_provisioning.go, role_provisioning.go, workspace_provisioning.go);
+// the grants every user holds, of their organization role and of the
+// Organization workspace, in roster.go and organization_workspace.go; the
+// Admin role organization Owners and Admins hold in every workspace in
+// implicit_access.go; what one sync keeps and counts in sync_state.go and
+// summary.go; the per-item lookups of a page in lookups.go.
 package connector
 
 import (
@@ -10,7 +19,6 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/cli"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
-	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -18,18 +26,14 @@ import (
 	"github.com/conductorone/baton-trayai/pkg/config"
 )
 
-// Version is stamped by the build (see Makefile) and sent as User-Agent.
-var Version = "dev"
-
 // Connector is the Tray.ai connector.
 type Connector struct {
-	client   *client.Client
-	settings Settings
-	cache    *syncCache
-	stats    *syncStats
-	// willSync reports whether a resource type is part of this sync; the
-	// user syncer only emits grants on types that will exist in the c1z.
-	willSync func(resourceTypeID string) bool
+	client     *client.Client
+	syncs      *syncs
+	guard      *guard
+	users      userSyncer
+	roles      roleSyncer
+	workspaces workspaceSyncer
 }
 
 var (
@@ -53,16 +57,28 @@ func New(ctx context.Context, cfg *config.Trayai, opts *cli.ConnectorOpts) (conn
 
 // NewWithSettings builds a connector from validated settings.
 func NewWithSettings(ctx context.Context, s Settings, opts *cli.ConnectorOpts) (*Connector, error) {
-	copts := client.Options{
+	return newConnector(ctx, s, opts, clientOptions(s))
+}
+
+// clientOptions are the client's options in production: its defaults,
+// but for what the settings say.
+func clientOptions(s Settings) client.Options {
+	version := s.Version
+	if version == "" {
+		version = "dev"
+	}
+	return client.Options{
 		BaseURL:           s.BaseURL,
 		Token:             s.Token,
-		UserAgent:         "baton-trayai/" + Version,
+		UserAgent:         "baton-trayai/" + version,
 		RequestsPerSecond: float64(s.RequestsPerSecond),
 		MaxOutage:         s.OutageBudget,
 	}
-	if s.tuneClient != nil {
-		s.tuneClient(&copts)
-	}
+}
+
+// newConnector builds a connector whose client has the options copts, and
+// hands each syncer what it uses.
+func newConnector(ctx context.Context, s Settings, opts *cli.ConnectorOpts, copts client.Options) (*Connector, error) {
 	cl, err := client.New(ctx, copts)
 	if err != nil {
 		return nil, err
@@ -71,18 +87,29 @@ func NewWithSettings(ctx context.Context, s Settings, opts *cli.ConnectorOpts) (
 	if opts != nil && opts.SyncFilterIsExplicit() {
 		willSync = opts.WillSyncResourceType
 	}
-	stats := newSyncStats()
-	stats.pace = cl.Pace
-	return &Connector{client: cl, settings: s, cache: newSyncCache(), stats: stats, willSync: willSync}, nil
+	syncs := newSyncs(cl.Pace)
+	g := &guard{client: cl, accounts: s.Protected}
+	return &Connector{
+		client: cl,
+		syncs:  syncs,
+		guard:  g,
+		users: userSyncer{client: cl, syncs: syncs, guard: g,
+			grantsOrgRoles:      willSync(roleTypeID),
+			grantsOrgMembership: willSync(workspaceTypeID) && s.WorkspaceTypes[client.WorkspaceTypeOrganization],
+			accountCreationMode: s.AccountCreationMode,
+		},
+		roles: roleSyncer{client: cl, syncs: syncs, guard: g, fallbackOrgRole: s.FallbackOrgRole},
+		workspaces: workspaceSyncer{client: cl, syncs: syncs, guard: g,
+			workspaceTypes: s.WorkspaceTypes, defaultRole: s.DefaultWorkspaceRole,
+			implicitAccess: !s.ListedMembershipsOnly && willSync(roleTypeID),
+			usersSynced:    willSync(userTypeID),
+		},
+	}, nil
 }
 
 // ResourceSyncers returns one syncer per resource type.
 func (c *Connector) ResourceSyncers(_ context.Context) []connectorbuilder.ResourceSyncerV2 {
-	return []connectorbuilder.ResourceSyncerV2{
-		&userSyncer{c: c},
-		&roleSyncer{c: c},
-		&workspaceSyncer{c: c},
-	}
+	return []connectorbuilder.ResourceSyncerV2{&c.users, &c.roles, &c.workspaces}
 }
 
 // Metadata describes the connector and its account-creation form.
@@ -115,18 +142,11 @@ func (c *Connector) Validate(ctx context.Context) (annotations.Annotations, erro
 	}
 }
 
-// Close logs the last sync's summary if the workspace listing did not get
-// to it (an interrupted sync); the SDK calls it on shutdown.
+// Close ends the sync in progress, if the end of its last workspace did
+// not (an interrupted sync): its summary is logged.
 func (c *Connector) Close(ctx context.Context) error {
-	c.stats.logSummaryOnce(ctxzap.Extract(ctx))
-	return nil
-}
-
-// observeSync notices the start of a new sync: it logs the previous sync's
-// summary and starts fresh counters and caches.
-func (c *Connector) observeSync(ctx context.Context, syncID string) {
-	if c.cache.with(syncID, nil) {
-		c.stats.logSummaryOnce(logger(ctx))
-		c.stats.reset()
+	if c.syncs != nil {
+		c.syncs.end(ctx)
 	}
+	return nil
 }

@@ -9,24 +9,15 @@ import (
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"google.golang.org/grpc/codes"
 
+	"github.com/conductorone/baton-trayai/internal/testkit"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 )
-
-// orgAdminOutside finds a shared workspace and a human org Admin who is not
-// a member of it.
-func orgAdminOutside(t *testing.T, sn traysim.Snapshot) (traysim.Workspace, traysim.User) {
-	t.Helper()
-	return outsider(t, sn, "Admin")
-}
-
-func immutable(g *v2.Grant) bool {
-	return annos(g.GetAnnotations()).Contains(&v2.GrantImmutable{})
-}
 
 // Org Owners and Admins reach every workspace in Tray.ai: the sync grants
 // each workspace's Admin role to those org roles, expandable to their
 // holders, and the SDK expands it to each of them; listed grants stay.
 func TestOrgOwnersAndAdminsHoldEveryWorkspacesAdminRole(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull))
 	sn := f.sim.Snapshot()
 	ws, outsider := orgAdminOutside(t, sn)
@@ -71,6 +62,7 @@ func TestOrgOwnersAndAdminsHoldEveryWorkspacesAdminRole(t *testing.T) {
 }
 
 func TestListedMembershipsOnlyLeavesImplicitAccessOut(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull), func(s *Settings) { s.ListedMembershipsOnly = true })
 	got := f.sync(t)
 	assertExpected(t, f, got)
@@ -84,6 +76,7 @@ func TestListedMembershipsOnlyLeavesImplicitAccessOut(t *testing.T) {
 // Access that comes from an organization role cannot be revoked on the
 // workspace: the refusal says to change the organization role.
 func TestImplicitAccessIsRevokedThroughTheOrganizationRole(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	sn := p.sim.Snapshot()
 	ws, outsider := orgAdminOutside(t, sn)
@@ -95,26 +88,14 @@ func TestImplicitAccessIsRevokedThroughTheOrganizationRole(t *testing.T) {
 		t.Fatal("no implicit grant in the c1z")
 	}
 	_, err := p.srv.Client.Revoke(context.Background(), v2.GrantManagerServiceRevokeRequest_builder{Grant: g}.Build())
-	wantCode(t, err, codes.FailedPrecondition, "revoke their organization role instead")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "revoke their organization role instead")
 
 	_, err = p.revoke(t, "workspace:"+ws.ID+":"+admin.ID, outsider.ID)
-	wantCode(t, err, codes.FailedPrecondition, "through the Admin organization role")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "through the Admin organization role")
 	// A Contributor who is not a member holds nothing there: already revoked.
 	resp, err := p.revoke(t, "workspace:"+ws.ID+":"+admin.ID, p.contributorOutside(t, ws).ID)
 	mustOK(t, err)
 	if !annos(resp.GetAnnotations()).Contains(&v2.GrantAlreadyRevoked{}) {
 		t.Fatal("revoking what a non-member Contributor does not hold is not GrantAlreadyRevoked")
 	}
-}
-
-func (p *provisioning) contributorOutside(t *testing.T, ws traysim.Workspace) traysim.User {
-	t.Helper()
-	sn := p.sim.Snapshot()
-	for _, u := range sn.Users {
-		if _, member := sn.Members[ws.ID][u.ID]; !member && sn.OrgRoleName(u.OrgRoleID) == "Contributor" {
-			return u
-		}
-	}
-	t.Fatal("no Contributor outside the workspace")
-	return traysim.User{}
 }

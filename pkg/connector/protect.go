@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
@@ -58,16 +59,6 @@ func parseProtection(connectorAccount string, others []string) (protection, erro
 	return p, nil
 }
 
-// names reports whether the connector's own account is configured.
-func (p protection) names(setting string) bool {
-	for _, a := range p.accounts {
-		if a.setting == setting {
-			return true
-		}
-	}
-	return false
-}
-
 func (p protection) find(u client.User) (protectedAccount, bool) {
 	for _, a := range p.accounts {
 		if a.key == strings.ToLower(u.ID) || (a.email && u.Email != "" && a.key == strings.ToLower(u.Email)) {
@@ -86,19 +77,25 @@ func (p protection) hasEmails() bool {
 	return false
 }
 
-// guard refuses, before anything changes, a change that would remove or
+// guard keeps provisioning from weakening the protected accounts.
+type guard struct {
+	client   *client.Client
+	accounts protection
+}
+
+// check refuses, before anything changes, a change that would remove or
 // reduce the access of a protected account. user is what the caller read of
 // the account (its id at least); its email is read from Tray only when a
 // protected email could match. change says what was asked, for the message.
-func (c *Connector) guard(ctx context.Context, user client.User, change string) error {
-	p := c.settings.Protected
+func (g *guard) check(ctx context.Context, user client.User, change string) error {
+	p := g.accounts
 	if len(p.accounts) == 0 {
 		return nil
 	}
 	acct, ok := p.find(user)
 	if !ok && user.Email == "" && p.hasEmails() {
-		fresh, err := c.client.GetUser(ctx, user.ID)
-		if isNotFound(err) {
+		fresh, err := g.client.GetUser(ctx, user.ID)
+		if status.Code(err) == codes.NotFound {
 			return nil
 		}
 		if err != nil {
@@ -118,17 +115,4 @@ func (c *Connector) guard(ctx context.Context, user client.User, change string) 
 	return errorf(codes.FailedPrecondition,
 		"refusing to %s: %s is protected by --protected-accounts; make the change in Tray.ai, or take the account out of --protected-accounts, if you mean it",
 		change, displayUser(user))
-}
-
-// roleRank orders Tray's role names by privilege, for organization and
-// workspace roles alike; a name Tray adds later ranks 0 (unknown).
-var roleRank = map[string]uint32{"viewer": 1, "contributor": 2, "admin": 3, "owner": 4}
-
-func rankOf(name string) uint32 { return roleRank[strings.ToLower(name)] }
-
-// reduces reports whether moving from one role to another could take
-// access away; a role of unknown rank could be anything, so it counts.
-func reduces(from, to string) bool {
-	f, t := rankOf(from), rankOf(to)
-	return f == 0 || t == 0 || t < f
 }

@@ -8,32 +8,15 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
-	"github.com/conductorone/baton-trayai/internal/traysim"
+	"github.com/conductorone/baton-trayai/internal/testkit"
 	"github.com/conductorone/baton-trayai/pkg/config"
 )
-
-// apiUser is the simulator's API user behind the admin token: the account
-// the connector runs as, an org Admin and Admin of the first shared workspace.
-func apiUser(t *testing.T, p *provisioning) (traysim.User, traysim.Workspace) {
-	t.Helper()
-	sn := p.sim.Snapshot()
-	u, ok := sn.User(p.sim.APIUserID(traysim.AdminToken))
-	if !ok {
-		t.Fatal("the admin token has no API user")
-	}
-	for _, w := range sn.WorkspacesOfType("Shared") {
-		if _, in := sn.Members[w.ID][u.ID]; in {
-			return u, w
-		}
-	}
-	t.Fatal("the API user is in no shared workspace")
-	return u, traysim.Workspace{}
-}
 
 // Without the guard, one revoke locks the connector out: its token loses
 // the rights a sync needs. The simulator models that, so the guarded tests
 // below fail if the guard goes.
 func TestRevokingTheConnectorsAdminRoleLocksItOut(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	u, _ := apiUser(t, p)
 	admin := p.sim.Snapshot().OrgRoleByName("Admin")
@@ -46,15 +29,17 @@ func TestRevokingTheConnectorsAdminRoleLocksItOut(t *testing.T) {
 }
 
 func TestProvisioningNeverWeakensTheConnectorsOwnAccount(t *testing.T) {
+	t.Parallel()
 	for _, by := range []string{"email", "id"} {
 		t.Run("named by "+by, func(t *testing.T) {
+			t.Parallel()
 			p := newProvisioning(t)
 			u, ws := apiUser(t, p)
 			name := u.Email
 			if by == "id" {
 				name = u.ID
 			}
-			p.conn.settings.Protected, _ = parseProtection(name, nil)
+			p.conn.guard.accounts, _ = parseProtection(name, nil)
 			sn := p.sim.Snapshot()
 			admin, viewer := sn.OrgRoleByName("Admin"), sn.OrgRoleByName("Viewer")
 
@@ -83,7 +68,7 @@ func TestProvisioningNeverWeakensTheConnectorsOwnAccount(t *testing.T) {
 			}
 			for what, attempt := range attempts {
 				p.sim.ResetCounts()
-				wantCode(t, attempt(), codes.FailedPrecondition, "--connector-account")
+				testkit.WantCode(t, attempt(), codes.FailedPrecondition, "--connector-account")
 				if counts, _ := p.sim.Counts(); counts["DELETE /core/v1/users/{userId}"]+counts["PUT /core/v1/users/{userId}/roles"]+
 					counts["DELETE /core/v1/workspaces/{workspaceId}/users/{userId}"] != 0 {
 					t.Fatalf("%s: a write reached Tray.ai: %v", what, counts)
@@ -104,15 +89,16 @@ func TestProvisioningNeverWeakensTheConnectorsOwnAccount(t *testing.T) {
 
 // Further protected accounts may gain access but not lose it.
 func TestProtectedAccountsMayGainButNotLoseAccess(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	ws, u := p.sharedWorkspaceAndOutsider(t) // a Contributor, outside ws
-	p.conn.settings.Protected, _ = parseProtection("", []string{"someone@else.example," + u.Email})
+	p.conn.guard.accounts, _ = parseProtection("", []string{"someone@else.example," + u.Email})
 	sn := p.sim.Snapshot()
 
 	_, err := p.grant(t, "role:"+sn.OrgRoleByName("Admin").ID+":assigned", u.ID)
 	mustOK(t, err) // Contributor → Admin raises access
 	_, err = p.grant(t, "role:"+sn.OrgRoleByName("Viewer").ID+":assigned", u.ID)
-	wantCode(t, err, codes.FailedPrecondition, "--protected-accounts")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "--protected-accounts")
 	if x, _ := p.sim.Snapshot().User(u.ID); x.OrgRoleID != sn.OrgRoleByName("Admin").ID {
 		t.Fatal("the refused grant changed the org role")
 	}
@@ -122,15 +108,16 @@ func TestProtectedAccountsMayGainButNotLoseAccess(t *testing.T) {
 	_, err = p.grant(t, "workspace:"+ws.ID+":"+ws.RoleByName("Admin").ID, u.ID)
 	mustOK(t, err) // joining a workspace raises access
 	_, err = p.grant(t, "workspace:"+ws.ID+":"+ws.RoleByName("Viewer").ID, u.ID)
-	wantCode(t, err, codes.FailedPrecondition, "--protected-accounts")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "--protected-accounts")
 	_, err = p.revoke(t, "workspace:"+ws.ID+":member", u.ID)
-	wantCode(t, err, codes.FailedPrecondition, u.Email)
+	testkit.WantCode(t, err, codes.FailedPrecondition, u.Email)
 	if r, ok := memberRole(p, ws.ID, u.ID); !ok || r != ws.RoleByName("Admin").ID {
 		t.Fatalf("the refused changes altered the membership: member %v, role %s", ok, r)
 	}
 }
 
 func TestProtectionSettingsAreValidated(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []config.Trayai{
 		{AuthToken: "t", ConnectorAccount: "not an email@"},
 		{AuthToken: "t", ConnectorAccount: "../etc"},
@@ -141,12 +128,12 @@ func TestProtectionSettingsAreValidated(t *testing.T) {
 		if bad.ConnectorAccount == "" {
 			want = "--protected-accounts"
 		}
-		wantCode(t, err, codes.InvalidArgument, want)
+		testkit.WantCode(t, err, codes.InvalidArgument, want)
 	}
 	s, err := ParseSettings(&config.Trayai{AuthToken: "t", ConnectorAccount: " API-User@Acme.example ",
 		ProtectedAccounts: []string{"0f1e2d3c-aaaa-4bbb-8ccc-111122223333, break.glass@acme.example"}})
 	mustOK(t, err)
-	if len(s.Protected.accounts) != 3 || !s.Protected.names("--connector-account") {
+	if len(s.Protected.accounts) != 3 || s.Protected.accounts[0].setting != "--connector-account" {
 		t.Fatalf("protection %+v", s.Protected)
 	}
 }

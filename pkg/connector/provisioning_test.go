@@ -6,98 +6,17 @@ import (
 	"testing"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
-	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/internal/testkit"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/config"
 )
 
-// provisioning is a synced fixture: entitlements and principals come from
-// the c1z, exactly as the CLI and ConductorOne pass them.
-type provisioning struct {
-	*fixture
-	got harness.Contents
-}
-
-func newProvisioning(t *testing.T, edit ...func(*Settings)) *provisioning {
-	f := newFixture(t, traysim.NewDefault(traysim.ShapeMinimal), edit...)
-	return &provisioning{fixture: f, got: f.sync(t)}
-}
-
-func (p *provisioning) grant(t *testing.T, entID, userID string) (*v2.GrantManagerServiceGrantResponse, error) {
-	t.Helper()
-	e := p.got.Entitlements[entID]
-	u := p.got.Resources["user/"+userID]
-	if e == nil || u == nil {
-		t.Fatalf("entitlement %s or user %s not in the c1z", entID, userID)
-	}
-	return p.srv.Client.Grant(context.Background(), v2.GrantManagerServiceGrantRequest_builder{Entitlement: e, Principal: u}.Build())
-}
-
-func (p *provisioning) revoke(t *testing.T, entID, userID string) (*v2.GrantManagerServiceRevokeResponse, error) {
-	t.Helper()
-	e := p.got.Entitlements[entID]
-	u := p.got.Resources["user/"+userID]
-	if e == nil || u == nil {
-		t.Fatalf("entitlement %s or user %s not in the c1z", entID, userID)
-	}
-	g := v2.Grant_builder{Id: entID + ":user:" + userID, Entitlement: e, Principal: u}.Build()
-	return p.srv.Client.Revoke(context.Background(), v2.GrantManagerServiceRevokeRequest_builder{Grant: g}.Build())
-}
-
-// annos makes an addressable Annotations for its pointer methods.
-func annos(a annotations.Annotations) *annotations.Annotations { return &a }
-
-func mustOK(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func wantCode(t *testing.T, err error, code codes.Code, contains string) {
-	t.Helper()
-	if status.Code(err) != code {
-		t.Fatalf("got %v (%v), want code %v", status.Code(err), err, code)
-	}
-	if !strings.Contains(err.Error(), contains) {
-		t.Fatalf("error %q does not say %q", err, contains)
-	}
-}
-
-// sharedWorkspaceAndOutsider picks a shared workspace and a Contributor
-// (per-workspace roles of Contributors and Viewers are editable) who is
-// not a member of it.
-func (p *provisioning) sharedWorkspaceAndOutsider(t *testing.T) (traysim.Workspace, traysim.User) {
-	t.Helper()
-	return outsider(t, p.sim.Snapshot(), "Contributor")
-}
-
-// outsider picks a shared workspace and a person with the named org role
-// who is not a member of it.
-func outsider(t *testing.T, sn traysim.Snapshot, orgRole string) (traysim.Workspace, traysim.User) {
-	t.Helper()
-	for _, w := range sn.WorkspacesOfType("Shared") {
-		for _, u := range sn.Users {
-			if _, member := sn.Members[w.ID][u.ID]; !member && u.AccountType == "Regular" && sn.OrgRoleName(u.OrgRoleID) == orgRole {
-				return w, u
-			}
-		}
-	}
-	t.Fatalf("no %s outside a shared workspace", orgRole)
-	return traysim.Workspace{}, traysim.User{}
-}
-
-func memberRole(p *provisioning, wsID, userID string) (string, bool) {
-	r, ok := p.sim.Snapshot().Members[wsID][userID]
-	return r, ok
-}
-
 func TestGrantWorkspaceRoleAddsChangesAndIsIdempotent(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	ws, u := p.sharedWorkspaceAndOutsider(t)
 	contributor, admin := ws.RoleByName("Contributor"), ws.RoleByName("Admin")
@@ -131,6 +50,7 @@ func TestGrantWorkspaceRoleAddsChangesAndIsIdempotent(t *testing.T) {
 }
 
 func TestGrantMemberUsesDefaultRole(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t, func(s *Settings) { s.DefaultWorkspaceRole = "contributor" })
 	ws, u := p.sharedWorkspaceAndOutsider(t)
 	_, err := p.grant(t, "workspace:"+ws.ID+":member", u.ID)
@@ -149,16 +69,18 @@ func TestGrantMemberUsesDefaultRole(t *testing.T) {
 }
 
 func TestGrantMemberWithUnknownDefaultRoleFailsBeforeWriting(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t, func(s *Settings) { s.DefaultWorkspaceRole = "Superuser" })
 	ws, u := p.sharedWorkspaceAndOutsider(t)
 	_, err := p.grant(t, "workspace:"+ws.ID+":member", u.ID)
-	wantCode(t, err, codes.FailedPrecondition, "--default-workspace-role")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "--default-workspace-role")
 	if _, ok := memberRole(p, ws.ID, u.ID); ok {
 		t.Fatal("user was added although the default role is unknown")
 	}
 }
 
 func TestRevokeWorkspaceRole(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	ws, u := p.sharedWorkspaceAndOutsider(t)
 	viewer, admin := ws.RoleByName("Viewer"), ws.RoleByName("Admin")
@@ -188,6 +110,7 @@ func TestRevokeWorkspaceRole(t *testing.T) {
 }
 
 func TestRevokeMemberRemovesWhateverTheRole(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	ws, u := p.sharedWorkspaceAndOutsider(t)
 	_, err := p.grant(t, "workspace:"+ws.ID+":"+ws.RoleByName("Admin").ID, u.ID)
@@ -205,6 +128,7 @@ func TestRevokeMemberRemovesWhateverTheRole(t *testing.T) {
 }
 
 func TestWorkspaceProvisioningRefusals(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	sn := p.sim.Snapshot()
 	ws, u := p.sharedWorkspaceAndOutsider(t)
@@ -214,15 +138,15 @@ func TestWorkspaceProvisioningRefusals(t *testing.T) {
 	role := p.got.Resources["role/"+sn.OrgRoleByName("Viewer").ID]
 	_, err := p.srv.Client.Grant(context.Background(), v2.GrantManagerServiceGrantRequest_builder{
 		Entitlement: p.got.Entitlements["workspace:"+ws.ID+":member"], Principal: role}.Build())
-	wantCode(t, err, codes.InvalidArgument, "only users")
+	testkit.WantCode(t, err, codes.InvalidArgument, "only users")
 	if counts, _ := p.sim.Counts(); len(counts) != 0 {
 		t.Errorf("a non-user principal caused API calls: %v", counts)
 	}
 
 	_, err = p.grant(t, "workspace:"+org.ID+":member", u.ID)
-	wantCode(t, err, codes.FailedPrecondition, "Organization workspace")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "Organization workspace")
 	_, err = p.revoke(t, "workspace:"+org.ID+":member", u.ID)
-	wantCode(t, err, codes.FailedPrecondition, "Organization workspace")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "Organization workspace")
 
 	// An org Admin keeps their role in every workspace: Tray refuses, and
 	// the connector says why.
@@ -233,7 +157,7 @@ func TestWorkspaceProvisioningRefusals(t *testing.T) {
 				other = ws.RoleByName("Contributor").ID
 			}
 			_, err = p.grant(t, "workspace:"+ws.ID+":"+other, uid)
-			wantCode(t, err, codes.FailedPrecondition, "Owners and Admins")
+			testkit.WantCode(t, err, codes.FailedPrecondition, "Owners and Admins")
 			return
 		}
 	}
@@ -241,6 +165,7 @@ func TestWorkspaceProvisioningRefusals(t *testing.T) {
 }
 
 func TestOrgRoleGrantAndRevoke(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	sn := p.sim.Snapshot()
 	viewer, contributor := sn.OrgRoleByName("Viewer"), sn.OrgRoleByName("Contributor")
@@ -280,32 +205,25 @@ func TestOrgRoleGrantAndRevoke(t *testing.T) {
 		t.Error("repeated org role revoke did not report GrantAlreadyRevoked")
 	}
 	_, err = p.revoke(t, "role:"+viewer.ID+":assigned", u.ID)
-	wantCode(t, err, codes.FailedPrecondition, "fallback organization role")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "fallback organization role")
 	if orgRole() != viewer.ID {
 		t.Fatal("refused revoke changed the role")
 	}
 
 	owner := sn.Users[0]
 	_, err = p.grant(t, "role:"+viewer.ID+":assigned", owner.ID)
-	wantCode(t, err, codes.FailedPrecondition, "Owner")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "Owner")
 	_, err = p.revoke(t, "role:"+sn.OrgRoleByName("Owner").ID+":assigned", owner.ID)
-	wantCode(t, err, codes.FailedPrecondition, "Owner")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "Owner")
 	_, err = p.grant(t, "role:"+sn.OrgRoleByName("Owner").ID+":assigned", u.ID)
-	wantCode(t, err, codes.FailedPrecondition, "Owner role cannot be granted")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "Owner role cannot be granted")
 	if x, _ := p.sim.Snapshot().User(owner.ID); x.OrgRoleID != sn.OrgRoleByName("Owner").ID {
 		t.Fatal("the Owner's role changed")
 	}
 }
 
-func createRequest(email, name, role string) *v2.CreateAccountRequest {
-	profile, _ := structpb.NewStruct(map[string]any{"email": email, "name": name, "role": role})
-	return v2.CreateAccountRequest_builder{
-		AccountInfo:       v2.AccountInfo_builder{Login: email, Profile: profile}.Build(),
-		CredentialOptions: v2.CredentialOptions_builder{NoPassword: &v2.CredentialOptions_NoPassword{}}.Build(),
-	}.Build()
-}
-
 func TestCreateAccountCreateMode(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t, func(s *Settings) { s.AccountCreationMode = config.AccountCreationCreate })
 	ctx := context.Background()
 	resp, err := p.srv.Client.CreateAccount(ctx, createRequest("new.person@acme.example", "New Person", "contributor"))
@@ -336,6 +254,7 @@ func TestCreateAccountCreateMode(t *testing.T) {
 }
 
 func TestCreateAccountInviteMode(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	before := len(p.sim.Snapshot().Users)
 	resp, err := p.srv.Client.CreateAccount(context.Background(), createRequest("invitee@acme.example", "", ""))
@@ -364,6 +283,7 @@ func TestCreateAccountInviteMode(t *testing.T) {
 }
 
 func TestCreateAccountRejectsBadProfilesBeforeWriting(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t, func(s *Settings) { s.AccountCreationMode = config.AccountCreationCreate })
 	ctx := context.Background()
 	before := len(p.sim.Snapshot().Users)
@@ -378,13 +298,13 @@ func TestCreateAccountRejectsBadProfilesBeforeWriting(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := p.srv.Client.CreateAccount(ctx, c.req)
-		wantCode(t, err, codes.InvalidArgument, c.want)
+		testkit.WantCode(t, err, codes.InvalidArgument, c.want)
 	}
 	if len(p.sim.Snapshot().Users) != before {
 		t.Fatal("a rejected request created a user")
 	}
 	// The CLI always asks for a random password; that must not break creation.
-	syncer := &userSyncer{c: p.conn}
+	syncer := &p.conn.users
 	profile, _ := structpb.NewStruct(map[string]any{"email": "pw@acme.example"})
 	res, _, _, err := syncer.CreateAccount(ctx, v2.AccountInfo_builder{Profile: profile}.Build(),
 		v2.LocalCredentialOptions_builder{RandomPassword: v2.LocalCredentialOptions_RandomPassword_builder{Length: 20}.Build()}.Build())
@@ -395,6 +315,7 @@ func TestCreateAccountRejectsBadProfilesBeforeWriting(t *testing.T) {
 }
 
 func TestDeleteAccount(t *testing.T) {
+	t.Parallel()
 	p := newProvisioning(t)
 	ctx := context.Background()
 	sn := p.sim.Snapshot()
@@ -414,7 +335,7 @@ func TestDeleteAccount(t *testing.T) {
 		t.Error("second delete did not report ResourceDoesNotExist")
 	}
 	_, err = del(sn.Users[0].ID)
-	wantCode(t, err, codes.FailedPrecondition, "Owner")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "Owner")
 	if _, ok := p.sim.Snapshot().User(sn.Users[0].ID); !ok {
 		t.Fatal("the Owner was deleted")
 	}
@@ -426,8 +347,10 @@ func TestDeleteAccount(t *testing.T) {
 // syncers are called directly: through the SDK a retryable failure is
 // retried for a minute and a half.
 func TestWritesAnsweredWithAProxyPageAreSettledByRereading(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"applied", "dropped"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
 			p := newProvisioning(t, func(s *Settings) { s.AccountCreationMode = config.AccountCreationCreate })
 			ctx := context.Background()
 			ws, u := p.sharedWorkspaceAndOutsider(t)
@@ -436,7 +359,7 @@ func TestWritesAnsweredWithAProxyPageAreSettledByRereading(t *testing.T) {
 			victim, promoted := sn.Users[4], sn.Users[len(sn.Users)-1]
 			p.sim.AddMember(ws.ID, victim.ID, traysim.RoleViewer)
 			p.sim.SetFaults(traysim.Faults{HTMLWrites: mode})
-			workspaces, roles, users := &workspaceSyncer{c: p.conn}, &roleSyncer{c: p.conn}, &userSyncer{c: p.conn}
+			workspaces, roles, users := &p.conn.workspaces, &p.conn.roles, &p.conn.users
 			principal := func(id string) *v2.Resource { return p.got.Resources["user/"+id] }
 
 			check := func(what string, err error, changed bool) {

@@ -14,24 +14,23 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/internal/testkit"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
 	"github.com/conductorone/baton-trayai/pkg/config"
 )
 
-func assertSameContents(t *testing.T, cleanGot, faultyGot harness.Contents) {
-	t.Helper()
-	assertSameIDs(t, "resources", cleanGot.ResourceKeys(), faultyGot.ResourceKeys())
-	assertSameIDs(t, "entitlements", cleanGot.EntitlementIDs(), faultyGot.EntitlementIDs())
-	assertSameIDs(t, "grants", cleanGot.GrantIDs(), faultyGot.GrantIDs())
-}
-
 // The acceptance run: the simulator allows 15 rps and fails 5% of
 // requests with a 5xx; the connector runs with its production limiter and
 // backoff, and the c1z must equal a clean run's.
 func TestSyncAt15RPSWith5PercentServerErrorsEqualsCleanSync(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("soak test: two syncs at 15 rps with production backoff")
+	}
 	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
 		t.Run(shape.String(), func(t *testing.T) {
+			t.Parallel()
 			org := traysim.OrgOptions{Seed: 3, Users: 60, APIUsers: 2, SharedWorkspaces: 12, MembersPerWorkspace: 6}
 			clean := newFixture(t, traysim.New(traysim.Options{Org: org, Shape: shape}))
 			cleanGot := clean.sync(t)
@@ -40,9 +39,8 @@ func TestSyncAt15RPSWith5PercentServerErrorsEqualsCleanSync(t *testing.T) {
 			// TooManyEvery guarantees some 429s even if a loaded machine
 			// slows the sync below the simulator's 15 rps.
 			sim.SetFaults(traysim.Faults{RateLimit: 15, Burst: 5, TooManyEvery: 25, ServerErrorRate: 0.05, Seed: 42})
-			faulty := newFixture(t, sim, func(s *Settings) {
+			faulty := newFixtureWith(t, sim, sim, productionClient, func(s *Settings) {
 				s.RequestsPerSecond = client.DefaultRequestsPerSecond
-				s.tuneClient = nil // production retry and backoff
 			})
 			faultyGot := faulty.sync(t)
 			assertSameContents(t, cleanGot, faultyGot)
@@ -57,6 +55,7 @@ func TestSyncAt15RPSWith5PercentServerErrorsEqualsCleanSync(t *testing.T) {
 }
 
 func TestSyncUnderEveryFaultEqualsCleanSync(t *testing.T) {
+	t.Parallel()
 	clean := newFixture(t, traysim.NewDefault(traysim.ShapeMinimal))
 	cleanGot := clean.sync(t)
 	for _, tc := range []struct {
@@ -69,13 +68,12 @@ func TestSyncUnderEveryFaultEqualsCleanSync(t *testing.T) {
 		{"http-date", traysim.Faults{TooManyEvery: 60, RetryAfter: "http-date", MalformedRate: 0.05, Seed: 9}},
 	} {
 		t.Run("retry-after="+tc.retryAfter, func(t *testing.T) {
+			t.Parallel()
 			sim := traysim.NewDefault(traysim.ShapeMinimal)
 			sim.SetFaults(tc.faults)
-			faulty := newFixture(t, sim, func(s *Settings) {
-				s.tuneClient = func(o *client.Options) {
-					o.Burst = 20
-					o.BaseBackoff, o.MaxBackoff, o.MaxAttempts = 2e6, 2e7, 10 // 2 ms .. 20 ms
-				}
+			faulty := newFixtureWith(t, sim, sim, func(o *client.Options) {
+				o.Burst = 20
+				o.BaseBackoff, o.MaxBackoff, o.MaxAttempts = 2e6, 2e7, 10 // 2 ms .. 20 ms
 			})
 			faultyGot := faulty.sync(t)
 			assertSameContents(t, cleanGot, faultyGot)
@@ -88,6 +86,7 @@ func TestSyncUnderEveryFaultEqualsCleanSync(t *testing.T) {
 }
 
 func TestForbiddenWorkspaceIsSkippedNotEmptied(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeFull)
 	sn := sim.Snapshot()
 	locked := sn.WorkspacesOfType("Shared")[1]
@@ -95,36 +94,35 @@ func TestForbiddenWorkspaceIsSkippedNotEmptied(t *testing.T) {
 	f := newFixture(t, sim)
 	got := f.sync(t)
 
-	wantR, wantE, wantG := expected(sn, f.conn.settings)
+	wantR, wantE, wantG := expected(sn, f.settings)
 	// The locked workspace is still a resource with its member entitlement,
 	// but its roles and members could not be read.
 	var wantE2, wantG2 []string
 	for _, e := range wantE {
-		if !hasPrefix(e, "workspace:"+locked.ID+":") || e == "workspace:"+locked.ID+":member" {
+		if !strings.HasPrefix(e, "workspace:"+locked.ID+":") || e == "workspace:"+locked.ID+":member" {
 			wantE2 = append(wantE2, e)
 		}
 	}
 	for _, g := range wantG {
-		if !hasPrefix(g, "workspace:"+locked.ID+":") {
+		if !strings.HasPrefix(g, "workspace:"+locked.ID+":") {
 			wantG2 = append(wantG2, g)
 		}
 	}
 	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
 	assertSameIDs(t, "entitlements", wantE2, got.EntitlementIDs())
 	assertSameIDs(t, "grants", wantG2, got.GrantIDs())
-	if reason, ok := f.conn.stats.snapshot().SkippedWorkspaces[locked.ID]; !ok {
-		t.Fatalf("the forbidden workspace is not counted as skipped: %v", f.conn.stats.snapshot())
+	if reason, ok := f.conn.syncs.last().stats.snapshot().SkippedWorkspaces[locked.ID]; !ok {
+		t.Fatalf("the forbidden workspace is not counted as skipped: %v", f.conn.syncs.last().stats.snapshot())
 	} else if reason == "" {
 		t.Fatal("no reason recorded")
 	}
-	if len(f.conn.stats.snapshot().SkippedWorkspaces) != 1 {
-		t.Fatalf("skipped %v, want only %s", f.conn.stats.snapshot().SkippedWorkspaces, locked.ID)
+	if len(f.conn.syncs.last().stats.snapshot().SkippedWorkspaces) != 1 {
+		t.Fatalf("skipped %v, want only %s", f.conn.syncs.last().stats.snapshot().SkippedWorkspaces, locked.ID)
 	}
 }
 
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
-
 func TestValidateTellsBadTokenFromMissingRights(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeFull)
 	url := traysim.ListenTest(t, sim)
 	ctx := context.Background()
@@ -150,13 +148,14 @@ func TestValidateTellsBadTokenFromMissingRights(t *testing.T) {
 			}
 			continue
 		}
-		wantCode(t, err, tc.code, tc.want)
+		testkit.WantCode(t, err, tc.code, tc.want)
 	}
 }
 
 // A token revoked while a sync runs stops it at the next request, with the
 // token message, instead of retrying or emptying the c1z.
 func TestUnauthorizedMidSyncStopsTheSync(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeFull)
 	const before = 5 // validation, users, roles, workspaces, a workspace's roles
 	sim.SetFaults(traysim.Faults{RevokeAfter: before})
@@ -173,13 +172,14 @@ func TestUnauthorizedMidSyncStopsTheSync(t *testing.T) {
 		t.Fatalf("answers %v: want %d successes, then one 401 and nothing more", statuses, before)
 	}
 	_, verr := f.srv.Client.Validate(context.Background(), &v2.ConnectorServiceValidateRequest{})
-	wantCode(t, verr, codes.Unauthenticated, "rejected the API token")
+	testkit.WantCode(t, verr, codes.Unauthenticated, "rejected the API token")
 }
 
 // Beside another integration spending half of Tray's budget, the pace
 // falls to what is left and the sync still writes exactly what a clean
 // run writes, with no page fetched twice.
 func TestSyncBesideACompetingClientEqualsCleanSync(t *testing.T) {
+	t.Parallel()
 	org := traysim.OrgOptions{Seed: 5, Users: 30, APIUsers: 2, SharedWorkspaces: 6, MembersPerWorkspace: 5}
 	clean := newFixture(t, traysim.New(traysim.Options{Org: org, Shape: traysim.ShapeMinimal}))
 	cleanGot := clean.sync(t)
@@ -189,9 +189,8 @@ func TestSyncBesideACompetingClientEqualsCleanSync(t *testing.T) {
 	// A small burst, so that the budget runs out within the first second.
 	sim.SetFaults(traysim.Faults{RateLimit: 30, Burst: 10, CompetitorRPS: 15})
 	t.Cleanup(sim.Close)
-	busy := newFixture(t, sim, func(s *Settings) {
+	busy := newFixtureWith(t, sim, sim, productionClient, func(s *Settings) {
 		s.RequestsPerSecond = config.DefaultRequestsPerSecond
-		s.tuneClient = nil // production pace and backoff
 	})
 	assertSameContents(t, cleanGot, busy.sync(t))
 	_, statuses := sim.Counts()
@@ -210,6 +209,7 @@ func TestSyncBesideACompetingClientEqualsCleanSync(t *testing.T) {
 // Refetching every page under throttling was what tripled the requests of
 // a sync beside a busy integration, and grew the syncer's store with them.
 func TestARetriedPageFetchesOnlyWhatFailed(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeMinimal)
 	victim := sim.Snapshot().Users[7].ID
 	var failures atomic.Int32
@@ -222,8 +222,8 @@ func TestARetriedPageFetchesOnlyWhatFailed(t *testing.T) {
 		}
 		sim.ServeHTTP(w, r)
 	})
-	f := newFixtureBehind(t, sim, h)
-	users := &userSyncer{c: f.conn}
+	f := newFixtureWith(t, sim, h, fastClient)
+	users := &f.conn.users
 	opts := rs.SyncOpAttrs{SyncID: "sync-1"}
 	if _, _, err := users.List(context.Background(), nil, opts); status.Code(err) != codes.Unavailable {
 		t.Fatalf("first attempt: %v, want the lookup's failure", err)

@@ -9,10 +9,8 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
 	ent "github.com/conductorone/baton-sdk/pkg/types/entitlement"
-	"github.com/conductorone/baton-sdk/pkg/types/grant"
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
@@ -21,8 +19,14 @@ import (
 // across role resources: a Tray user holds exactly one organization role.
 const orgRoleExclusionGroup = "trayai-org-role"
 
+// roleSyncer syncs the organization roles and sets users' organization
+// role (role_provisioning.go).
 type roleSyncer struct {
-	c *Connector
+	client *client.Client
+	syncs  *syncs
+	guard  *guard
+	// fallbackOrgRole is the role, by name or id, a revoke moves a user to.
+	fallbackOrgRole string
 }
 
 var (
@@ -33,11 +37,15 @@ var (
 
 func (r *roleSyncer) ResourceType(context.Context) *v2.ResourceType { return roleResourceType }
 
-// List returns one page of organization roles.
+// List returns one page of organization roles. Tray's roles have no parent.
 func (r *roleSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
-	page, ok, err := syncPage(ctx, r.c, parent, opts, "organization roles", r.c.client.ListOrgRoles)
-	if !ok {
-		return nil, nil, err
+	if parent != nil {
+		return nil, nil, nil
+	}
+	st := r.syncs.state(ctx, opts.SyncID)
+	page, err := r.client.ListOrgRoles(ctx, opts.PageToken.Token)
+	if err != nil {
+		return nil, nil, wrapf(err, "list organization roles")
 	}
 	out := make([]*v2.Resource, 0, len(page.Elements))
 	for _, role := range page.Elements {
@@ -48,21 +56,21 @@ func (r *roleSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.Sy
 		out = append(out, res)
 	}
 	next := page.NextCursor()
-	r.c.cache.with(opts.SyncID, func(s *syncState) { s.orgRoles.add(opts.PageToken.Token == "", next == "", page.Elements) })
-	r.c.stats.page(logger(ctx), "organization roles", len(out), next == "")
+	st.listedOrgRoles(opts.PageToken.Token == "", next == "", page.Elements)
+	st.stats.page(logger(ctx), listingOrgRoles, len(out), next == "")
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }
 
 // Get returns one organization role as Tray.ai has it now, for a targeted
 // sync; a role that no longer exists is NotFound, which the SDK skips.
 func (r *roleSyncer) Get(ctx context.Context, id *v2.ResourceId, _ *v2.ResourceId) (*v2.Resource, annotations.Annotations, error) {
-	roles, err := r.c.allOrgRoles(ctx)
+	roles, err := allOrgRoles(ctx, r.client)
 	if err != nil {
 		return nil, nil, err
 	}
-	role, ok := findRole(roles, id.GetResource())
-	if !ok || role.ID != id.GetResource() {
-		return nil, nil, fetched(status.Error(codes.NotFound, "not listed"), "organization role", id.GetResource())
+	role, ok := roleByID(roles, id.GetResource())
+	if !ok {
+		return nil, nil, errorf(codes.NotFound, "organization role %s does not exist in Tray.ai", id.GetResource())
 	}
 	res, err := roleResource(role)
 	return res, nil, err
@@ -72,11 +80,15 @@ func roleResource(role client.Role) (*v2.Resource, error) {
 	name := roleDisplayName(role.Name, role.ID)
 	res, err := rs.NewRoleResource(name, roleResourceType, role.ID, nil,
 		rs.WithDescription("Tray.ai organization role "+name),
-		rs.WithResourceProfile(map[string]any{"id": role.ID, "name": role.Name}))
+		rs.WithResourceProfile(map[string]any{profileRoleID: role.ID, profileRoleName: role.Name}))
 	if err != nil {
 		return nil, wrapf(err, "build role %s", role.ID)
 	}
 	return res, nil
+}
+
+func roleResourceID(roleID string) *v2.ResourceId {
+	return v2.ResourceId_builder{ResourceType: roleTypeID, Resource: roleID}.Build()
 }
 
 // Entitlements: each role has one assignment entitlement. The fallback role
@@ -84,7 +96,7 @@ func roleResource(role client.Role) (*v2.Resource, error) {
 func (r *roleSyncer) Entitlements(_ context.Context, res *v2.Resource, _ rs.SyncOpAttrs) ([]*v2.Entitlement, *rs.SyncOpResults, error) {
 	name := res.GetDisplayName()
 	group := ent.WithExclusionGroupOrder(orgRoleExclusionGroup, rankOf(name))
-	if strings.EqualFold(name, r.c.settings.FallbackOrgRole) {
+	if strings.EqualFold(name, r.fallbackOrgRole) {
 		group = ent.WithExclusionGroupDefault(orgRoleExclusionGroup, rankOf(name))
 	}
 	e := ent.NewAssignmentEntitlement(res, roleAssignedSlug,
@@ -96,15 +108,15 @@ func (r *roleSyncer) Entitlements(_ context.Context, res *v2.Resource, _ rs.Sync
 	return []*v2.Entitlement{e}, nil, nil
 }
 
-// Grants: in a sync that listed the users, the user syncer emits every
-// user's org-role grant from the roster it recorded, without a request.
-// Otherwise (a targeted sync of this role, a sync resumed after a
-// restart) the role lists its holders from Tray itself, page by page.
+// Grants: a role's holders, when the user syncer does not emit them (see
+// roster.go): in a targeted sync of this role, or a sync resumed after a
+// restart, the role lists its holders from Tray itself, page by page.
 func (r *roleSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
-	if opts.PageToken.Token == "" && r.c.usersListedAll(opts.SyncID) {
+	st := r.syncs.state(ctx, opts.SyncID)
+	if opts.PageToken.Token == "" && st.listedAllUsers() {
 		return nil, nil, nil
 	}
-	entries, next, err := r.c.rosterPage(ctx, opts.SyncID, opts.PageToken.Token)
+	entries, next, err := rosterPage(ctx, r.client, st, opts.PageToken.Token)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -112,20 +124,11 @@ func (r *roleSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.SyncO
 	var out []*v2.Grant
 	for _, e := range entries {
 		if e.orgRoleID == roleID {
-			out = append(out, orgRoleGrant(roleID, v2.ResourceId_builder{ResourceType: userTypeID, Resource: e.userID}.Build()))
+			out = append(out, orgRoleGrant(roleID, userResourceID(e.userID)))
 		}
 	}
 	if next == "" {
 		return out, nil, nil
 	}
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
-}
-
-func roleResourceID(roleID string) *v2.ResourceId {
-	return v2.ResourceId_builder{ResourceType: roleTypeID, Resource: roleID}.Build()
-}
-
-func orgRoleGrant(roleID string, principal *v2.ResourceId) *v2.Grant {
-	role := v2.Resource_builder{Id: roleResourceID(roleID)}.Build()
-	return grant.NewGrant(role, roleAssignedSlug, principal)
 }

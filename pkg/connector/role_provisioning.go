@@ -7,6 +7,7 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/types/grant"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
@@ -18,22 +19,20 @@ func (r *roleSyncer) Grant(ctx context.Context, principal *v2.Resource, e *v2.En
 	if err != nil {
 		return nil, nil, err
 	}
-	roles, err := r.c.allOrgRoles(ctx)
+	target, err := r.grantedRole(ctx, e)
 	if err != nil {
 		return nil, nil, err
 	}
-	roleID := e.GetResource().GetId().GetResource()
-	target, ok := findRole(roles, roleID)
-	if !ok {
-		return nil, nil, errorf(codes.NotFound, "organization role %s no longer exists in Tray.ai; run a sync", roleID)
+	user, err := r.client.GetUser(ctx, userID)
+	if status.Code(err) == codes.NotFound {
+		return nil, nil, errorf(codes.NotFound, "user %s no longer exists in Tray.ai; run a sync", userID)
 	}
-	user, err := r.c.freshUser(ctx, userID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, wrapf(err, "get user %s", userID)
 	}
 	granted := []*v2.Grant{orgRoleGrant(target.ID, principal.GetId())}
 	if user.Role != nil && user.Role.ID == target.ID {
-		return granted, annotations.New(&v2.GrantAlreadyExists{}), nil
+		return granted, alreadyGranted(), nil
 	}
 	if isOwner(user.Role) {
 		return nil, nil, ownerError(user)
@@ -43,19 +42,33 @@ func (r *roleSyncer) Grant(ctx context.Context, principal *v2.Resource, e *v2.En
 			"the Owner role cannot be granted: a Tray.ai organization has exactly one Owner; transfer ownership in Tray.ai")
 	}
 	if user.Role == nil || reduces(user.Role.Name, target.Name) {
-		if err := r.c.guard(ctx, user, "change the organization role of "+displayUser(user)+" to "+target.Name); err != nil {
+		if err := r.guard.check(ctx, user, "change the organization role of "+displayUser(user)+" to "+target.Name); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := r.c.setOrgRole(ctx, userID, target); err != nil {
+	if err := r.setOrgRole(ctx, userID, target); err != nil {
 		return nil, nil, wrapf(err, "set organization role of %s to %s", userID, target.Name)
 	}
 	var annos annotations.Annotations
 	if user.Role != nil && user.Role.ID != "" {
-		old := orgRoleGrant(user.Role.ID, principal.GetId())
-		annos = grant.AppendGrantReplaced(annos, old.GetId())
+		annos = grant.AppendGrantReplaced(annos, orgRoleGrant(user.Role.ID, principal.GetId()).GetId())
 	}
 	return granted, annos, nil
+}
+
+// grantedRole is the organization role an entitlement grants, as Tray.ai
+// has it now.
+func (r *roleSyncer) grantedRole(ctx context.Context, e *v2.Entitlement) (client.Role, error) {
+	roles, err := allOrgRoles(ctx, r.client)
+	if err != nil {
+		return client.Role{}, err
+	}
+	roleID := e.GetResource().GetId().GetResource()
+	role, ok := roleByID(roles, roleID)
+	if !ok {
+		return client.Role{}, errorf(codes.NotFound, "organization role %s no longer exists in Tray.ai; run a sync", roleID)
+	}
+	return role, nil
 }
 
 // Revoke moves the user to the fallback role (default Viewer): a Tray user
@@ -67,9 +80,12 @@ func (r *roleSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.Annot
 		return nil, err
 	}
 	roleID := g.GetEntitlement().GetResource().GetId().GetResource()
-	user, err := r.c.client.GetUser(ctx, userID)
-	if gone, err := absent(err, "get user %s", userID); gone || err != nil {
-		return revokedIf(gone), err
+	user, err := r.client.GetUser(ctx, userID)
+	if status.Code(err) == codes.NotFound {
+		return alreadyRevoked(), nil
+	}
+	if err != nil {
+		return nil, wrapf(err, "get user %s", userID)
 	}
 	if user.Role == nil || user.Role.ID != roleID {
 		return alreadyRevoked(), nil
@@ -77,38 +93,54 @@ func (r *roleSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.Annot
 	if isOwner(user.Role) {
 		return nil, ownerError(user)
 	}
-	roles, err := r.c.allOrgRoles(ctx)
+	fallback, err := r.fallback(ctx, user, roleID)
 	if err != nil {
 		return nil, err
 	}
-	fallback, ok := findRole(roles, r.c.settings.FallbackOrgRole)
-	if !ok {
-		return nil, errorf(codes.FailedPrecondition,
-			"--fallback-org-role %q is not an organization role (roles: %s): set it to one of them", r.c.settings.FallbackOrgRole, roleNames(roles))
-	}
-	if fallback.ID == roleID {
-		return nil, errorf(codes.FailedPrecondition,
-			"%s is the fallback organization role and every Tray.ai user holds one role: grant %s another role instead, or delete the account",
-			fallback.Name, displayUser(user))
-	}
 	if reduces(user.Role.Name, fallback.Name) {
-		if err := r.c.guard(ctx, user, "revoke the "+user.Role.Name+" organization role of "+displayUser(user)); err != nil {
+		if err := r.guard.check(ctx, user, "revoke the "+user.Role.Name+" organization role of "+displayUser(user)); err != nil {
 			return nil, err
 		}
 	}
-	if err := r.c.setOrgRole(ctx, userID, fallback); err != nil {
+	if err := r.setOrgRole(ctx, userID, fallback); err != nil {
 		return nil, wrapf(err, "move %s to organization role %s", userID, fallback.Name)
 	}
 	return nil, nil
 }
 
-// setOrgRole sets a user's organization role, settling an unconfirmed
-// answer by reading the user again.
-func (c *Connector) setOrgRole(ctx context.Context, userID string, role client.Role) error {
-	return settle(c.client.SetUserOrgRole(ctx, userID, role.ID), func() (bool, error) {
-		u, err := c.client.GetUser(ctx, userID)
-		return u.Role != nil && u.Role.ID == role.ID, err
-	})
+// fallback is the role a revoke of user's role roleID moves them to: the
+// --fallback-org-role, named by id or name, unless it is that very role.
+func (r *roleSyncer) fallback(ctx context.Context, user client.User, roleID string) (client.Role, error) {
+	roles, err := allOrgRoles(ctx, r.client)
+	if err != nil {
+		return client.Role{}, err
+	}
+	fallback, ok := roleByID(roles, r.fallbackOrgRole)
+	if !ok {
+		fallback, ok = roleByName(roles, r.fallbackOrgRole)
+	}
+	if !ok {
+		return client.Role{}, errorf(codes.FailedPrecondition,
+			"--fallback-org-role %q is not an organization role (roles: %s): set it to one of them", r.fallbackOrgRole, roleNames(roles))
+	}
+	if fallback.ID == roleID {
+		return client.Role{}, errorf(codes.FailedPrecondition,
+			"%s is the fallback organization role and every Tray.ai user holds one role: grant %s another role instead, or delete the account",
+			fallback.Name, displayUser(user))
+	}
+	return fallback, nil
+}
+
+// setOrgRole sets a user's organization role.
+func (r *roleSyncer) setOrgRole(ctx context.Context, userID string, role client.Role) error {
+	err := r.client.SetUserOrgRole(ctx, userID, role.ID)
+	if client.IsUnconfirmed(err) {
+		err = rereadUnconfirmed(err, func() (bool, error) {
+			u, err := r.client.GetUser(ctx, userID)
+			return u.Role != nil && u.Role.ID == role.ID, err
+		})
+	}
+	return err
 }
 
 func ownerError(u client.User) error {

@@ -7,8 +7,6 @@ import (
 	"time"
 	"unicode"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/conductorone/baton-trayai/pkg/client"
 	"github.com/conductorone/baton-trayai/pkg/config"
 )
@@ -29,16 +27,14 @@ type Settings struct {
 	OutageBudget time.Duration
 	// Protected are the accounts provisioning never weakens.
 	Protected protection
-
-	// tuneClient lets tests shorten backoffs; nil in production.
-	tuneClient func(*client.Options)
+	// Version is the connector's version, sent in the User-Agent; the
+	// command fills it in from its build ("dev" when empty).
+	Version string
 }
 
 // maxRequestsPerSecond is Tray's documented burst ceiling; a steady rate at
 // or above it would only collect 429s.
 const maxRequestsPerSecond = 50
-
-func invalid(format string, args ...any) error { return errorf(codes.InvalidArgument, format, args...) }
 
 // ParseSettings validates a configuration before any network call. Every
 // error is one line that names the flag to fix.
@@ -46,92 +42,122 @@ func ParseSettings(cfg *config.Trayai) (Settings, error) {
 	if cfg == nil {
 		return Settings{}, invalid("no configuration given")
 	}
-	s := Settings{
-		Token:                 cfg.AuthToken,
-		AccountCreationMode:   strings.ToLower(strings.TrimSpace(cfg.AccountCreationMode)),
-		DefaultWorkspaceRole:  strings.TrimSpace(cfg.DefaultWorkspaceRole),
-		FallbackOrgRole:       strings.TrimSpace(cfg.FallbackOrgRole),
-		RequestsPerSecond:     cfg.RateLimit,
-		ListedMembershipsOnly: cfg.ListedMembershipsOnly,
-	}
 	if err := checkToken(cfg.AuthToken); err != nil {
 		return Settings{}, err
 	}
-
-	region := strings.ToLower(strings.TrimSpace(cfg.Region))
-	if region == "" {
-		region = config.DefaultRegion
+	s := Settings{
+		Token:                 cfg.AuthToken,
+		DefaultWorkspaceRole:  orDefault(cfg.DefaultWorkspaceRole, config.DefaultRoleName),
+		FallbackOrgRole:       orDefault(cfg.FallbackOrgRole, config.DefaultRoleName),
+		ListedMembershipsOnly: cfg.ListedMembershipsOnly,
 	}
-	host, ok := config.RegionHost(region)
+	var err error
+	if s.BaseURL, err = parseBaseURL(cfg.Region, cfg.BaseUrl); err != nil {
+		return Settings{}, err
+	}
+	if s.WorkspaceTypes, err = parseWorkspaceTypes(cfg.WorkspaceTypes); err != nil {
+		return Settings{}, err
+	}
+	if s.RequestsPerSecond, err = parseRateLimit(cfg.RateLimit); err != nil {
+		return Settings{}, err
+	}
+	if s.AccountCreationMode, err = parseAccountCreationMode(cfg.AccountCreationMode); err != nil {
+		return Settings{}, err
+	}
+	if isOwnerName(s.FallbackOrgRole) {
+		return Settings{}, invalid("--fallback-org-role cannot be Owner: use Viewer, Contributor or Admin")
+	}
+	if s.OutageBudget, err = parseOutageBudget(cfg.OutageBudgetSeconds); err != nil {
+		return Settings{}, err
+	}
+	if s.Protected, err = parseProtection(cfg.ConnectorAccount, cfg.ProtectedAccounts); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
+// orDefault is the trimmed value, or def when it is empty.
+func orDefault(value, def string) string {
+	if v := strings.TrimSpace(value); v != "" {
+		return v
+	}
+	return def
+}
+
+// parseBaseURL is the API host of --region, unless --base-url names one.
+func parseBaseURL(region, baseURL string) (string, error) {
+	name := strings.ToLower(strings.TrimSpace(region))
+	if name == "" {
+		name = config.DefaultRegion
+	}
+	host, ok := config.RegionHost(name)
 	if !ok {
-		return Settings{}, invalid("--region %q is not a Tray.ai region: use %s", cfg.Region, strings.Join(config.RegionNames(), ", "))
+		return "", invalid("--region %q is not a Tray.ai region: use %s", region, strings.Join(config.RegionNames(), ", "))
 	}
-	s.BaseURL = host
-	if strings.TrimSpace(cfg.BaseUrl) != "" {
-		u, err := checkBaseURL(cfg.BaseUrl)
-		if err != nil {
-			return Settings{}, err
-		}
-		s.BaseURL = u
+	if strings.TrimSpace(baseURL) == "" {
+		return host, nil
 	}
+	return checkBaseURL(baseURL)
+}
 
-	types := cfg.WorkspaceTypes
-	if len(types) == 0 {
-		types = config.DefaultWorkspaceTypes
+// parseWorkspaceTypes reads --workspace-types: names, or comma-separated
+// lists of names, in any case.
+func parseWorkspaceTypes(values []string) (map[client.WorkspaceType]bool, error) {
+	if len(values) == 0 {
+		values = config.DefaultWorkspaceTypes
 	}
-	s.WorkspaceTypes = map[client.WorkspaceType]bool{}
-	for _, raw := range types {
+	types := map[client.WorkspaceType]bool{}
+	for _, raw := range values {
 		for _, part := range strings.Split(raw, ",") {
 			if strings.TrimSpace(part) == "" {
 				continue
 			}
 			t, ok := client.ParseWorkspaceType(part)
 			if !ok {
-				return Settings{}, invalid("--workspace-types: %q is not a Tray.ai workspace type: use %s", strings.TrimSpace(part), workspaceTypeList())
+				return nil, invalid("--workspace-types: %q is not a Tray.ai workspace type: use %s", strings.TrimSpace(part), workspaceTypeList())
 			}
-			s.WorkspaceTypes[t] = true
+			types[t] = true
 		}
 	}
-	if len(s.WorkspaceTypes) == 0 {
-		return Settings{}, invalid("--workspace-types is empty: name at least one of %s", workspaceTypeList())
+	if len(types) == 0 {
+		return nil, invalid("--workspace-types is empty: name at least one of %s", workspaceTypeList())
 	}
+	return types, nil
+}
 
-	if s.RequestsPerSecond == 0 {
-		s.RequestsPerSecond = config.DefaultRequestsPerSecond
+// parseRateLimit reads --rate-limit; 0 is its default.
+func parseRateLimit(rps int) (int, error) {
+	if rps == 0 {
+		return config.DefaultRequestsPerSecond, nil
 	}
-	if s.RequestsPerSecond < 1 || s.RequestsPerSecond > maxRequestsPerSecond {
-		return Settings{}, invalid("--rate-limit %d is out of range: use 1 to %d requests per second (Tray.ai allows 30)", cfg.RateLimit, maxRequestsPerSecond)
+	if rps < 1 || rps > maxRequestsPerSecond {
+		return 0, invalid("--rate-limit %d is out of range: use 1 to %d requests per second (Tray.ai allows 30)", rps, maxRequestsPerSecond)
 	}
+	return rps, nil
+}
 
-	switch s.AccountCreationMode {
+// parseAccountCreationMode reads --account-creation-mode, in any case.
+func parseAccountCreationMode(mode string) (string, error) {
+	switch m := strings.ToLower(strings.TrimSpace(mode)); m {
 	case "":
-		s.AccountCreationMode = config.AccountCreationInvite
+		return config.AccountCreationInvite, nil
 	case config.AccountCreationInvite, config.AccountCreationCreate:
+		return m, nil
 	default:
-		return Settings{}, invalid("--account-creation-mode %q is not valid: use invite or create", cfg.AccountCreationMode)
+		return "", invalid("--account-creation-mode %q is not valid: use invite or create", mode)
 	}
-	if s.DefaultWorkspaceRole == "" {
-		s.DefaultWorkspaceRole = config.DefaultRoleName
-	}
-	if s.FallbackOrgRole == "" {
-		s.FallbackOrgRole = config.DefaultRoleName
-	}
-	if isOwnerName(s.FallbackOrgRole) {
-		return Settings{}, invalid("--fallback-org-role cannot be Owner: use Viewer, Contributor or Admin")
-	}
-	switch budget := cfg.OutageBudgetSeconds; {
-	case budget == 0:
-		s.OutageBudget = config.DefaultOutageBudgetSeconds * time.Second
-	case budget < 1 || budget > 24*3600:
-		return Settings{}, invalid("--outage-budget-seconds %d is out of range: use 1 to 86400", budget)
+}
+
+// parseOutageBudget reads --outage-budget-seconds; 0 is its default.
+func parseOutageBudget(seconds int) (time.Duration, error) {
+	switch {
+	case seconds == 0:
+		return config.DefaultOutageBudgetSeconds * time.Second, nil
+	case seconds < 1 || seconds > 24*3600:
+		return 0, invalid("--outage-budget-seconds %d is out of range: use 1 to 86400", seconds)
 	default:
-		s.OutageBudget = time.Duration(budget) * time.Second
+		return time.Duration(seconds) * time.Second, nil
 	}
-	var err error
-	if s.Protected, err = parseProtection(cfg.ConnectorAccount, cfg.ProtectedAccounts); err != nil {
-		return Settings{}, err
-	}
-	return s, nil
 }
 
 func workspaceTypeList() string { return strings.Join(client.WorkspaceTypeNames(), ", ") }

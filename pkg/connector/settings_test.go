@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 )
 
 func TestSchemaRequiresTheToken(t *testing.T) {
+	t.Parallel()
 	test.ExerciseTestCases(t, config.Config, nil, []test.TestCase{
 		{Configs: map[string]string{"auth-token": "abc"}, IsValid: true, Message: "token only"},
 		{Configs: map[string]string{"auth-token": "abc", "region": "eu"}, IsValid: true, Message: "eu region"},
@@ -22,6 +24,7 @@ func TestSchemaRequiresTheToken(t *testing.T) {
 }
 
 func TestParseSettingsAcceptsValidConfigurations(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		cfg     config.Trayai
 		baseURL string
@@ -59,6 +62,7 @@ func TestParseSettingsAcceptsValidConfigurations(t *testing.T) {
 }
 
 func TestParseSettingsRejectsInvalidConfigurationsNamingTheFlag(t *testing.T) {
+	t.Parallel()
 	const secret = "s3cr3t-token"
 	cases := []struct {
 		cfg  config.Trayai
@@ -121,4 +125,21 @@ func FuzzParseSettings(f *testing.F) {
 			t.Fatalf("plain http to a non-loopback host accepted: %s", s.BaseURL)
 		}
 	})
+}
+
+// pkg/config names Tray.ai's workspace types and rate for flags and help
+// without importing the client; they must be the client's.
+func TestConfigDefaultsAreTheClients(t *testing.T) {
+	t.Parallel()
+	if !slices.Equal(config.WorkspaceTypes, client.WorkspaceTypeNames()) {
+		t.Errorf("config.WorkspaceTypes %v, the client knows %v", config.WorkspaceTypes, client.WorkspaceTypeNames())
+	}
+	for _, name := range config.DefaultWorkspaceTypes {
+		if _, ok := client.ParseWorkspaceType(name); !ok {
+			t.Errorf("default workspace type %q is not one the client knows", name)
+		}
+	}
+	if config.DefaultRequestsPerSecond != client.DefaultRequestsPerSecond {
+		t.Errorf("--rate-limit defaults to %d, the client to %d", config.DefaultRequestsPerSecond, client.DefaultRequestsPerSecond)
+	}
 }

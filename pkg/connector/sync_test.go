@@ -1,13 +1,8 @@
 package connector
 
 import (
-	"context"
-	"net/http"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
@@ -17,185 +12,15 @@ import (
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
 
-// testSettings are production defaults with a fast limiter and short
-// backoffs, so tests spend their time on behaviour, not waiting.
-func testSettings(baseURL string) Settings {
-	return Settings{
-		BaseURL:              baseURL,
-		Token:                traysim.AdminToken,
-		WorkspaceTypes:       map[client.WorkspaceType]bool{"Organization": true, "Shared": true, "Embedded": true},
-		RequestsPerSecond:    1000,
-		AccountCreationMode:  "invite",
-		DefaultWorkspaceRole: "Viewer",
-		FallbackOrgRole:      "Viewer",
-		tuneClient: func(o *client.Options) {
-			o.BaseBackoff = time.Millisecond
-			o.MaxBackoff = 5 * time.Millisecond
-			o.Burst = 100
-		},
-	}
-}
-
-type fixture struct {
-	sim  *traysim.Server
-	conn *Connector
-	srv  *harness.Served
-	dir  string
-}
-
-func newFixture(t *testing.T, sim *traysim.Server, edit ...func(*Settings)) *fixture {
-	t.Helper()
-	return newFixtureBehind(t, sim, sim, edit...)
-}
-
-// newFixtureBehind serves sim through h, which may change what Tray answers.
-func newFixtureBehind(t *testing.T, sim *traysim.Server, h http.Handler, edit ...func(*Settings)) *fixture {
-	t.Helper()
-	s := testSettings(traysim.ListenTest(t, h))
-	for _, e := range edit {
-		e(&s)
-	}
-	ctx := context.Background()
-	c, err := NewWithSettings(ctx, s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served, err := harness.Serve(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(served.Close)
-	return &fixture{sim: sim, conn: c, srv: served, dir: t.TempDir()}
-}
-
-// sync runs a full in-process sync and returns what the c1z holds.
-func (f *fixture) sync(t *testing.T) harness.Contents {
-	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sync.c1z")
-	if err := harness.Sync(ctx, f.srv.Client, path, harness.SyncOptions{TmpDir: t.TempDir()}); err != nil {
-		t.Fatalf("sync: %v", err)
-	}
-	got, err := harness.Read(ctx, path, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
-}
-
-// expected derives, from the simulator's own state, the exact ids a sync
-// with these settings must produce: listed memberships and, unless the
-// settings leave it out, the Admin role that organization Owners and
-// Admins hold in every workspace (granted to their roles and expanded by
-// the SDK to every holder).
-func expected(sn traysim.Snapshot, s Settings) ([]string, []string, []string) {
-	var (
-		orgWS                           string
-		resources, entitlements, grants []string
-		orgAdmins, reachEverything      []string
-	)
-	for _, u := range sn.Users {
-		resources = append(resources, "user/"+u.ID)
-		grants = append(grants, "role:"+u.OrgRoleID+":assigned:user:"+u.ID)
-		if n := sn.OrgRoleName(u.OrgRoleID); n == "Owner" || n == "Admin" {
-			orgAdmins = append(orgAdmins, u.ID)
-		}
-	}
-	for _, r := range sn.OrgRoles {
-		resources = append(resources, "role/"+r.ID)
-		entitlements = append(entitlements, "role:"+r.ID+":assigned")
-		if r.Name == "Owner" || r.Name == "Admin" {
-			reachEverything = append(reachEverything, r.ID)
-		}
-	}
-	for _, w := range sn.Workspaces {
-		if !s.WorkspaceTypes[client.WorkspaceType(w.Type)] {
-			continue
-		}
-		resources = append(resources, "workspace/"+w.ID)
-		entitlements = append(entitlements, "workspace:"+w.ID+":member")
-		if w.Type == "Organization" {
-			orgWS = w.ID
-			continue
-		}
-		for _, r := range w.Roles {
-			entitlements = append(entitlements, "workspace:"+w.ID+":"+r.ID)
-		}
-		implicit := map[string]bool{}
-		if admin := w.RoleByName("Admin"); admin.ID != "" && !s.ListedMembershipsOnly {
-			for _, role := range reachEverything {
-				grants = append(grants, "workspace:"+w.ID+":"+admin.ID+":role:"+role)
-			}
-			for _, uid := range orgAdmins {
-				implicit["workspace:"+w.ID+":"+admin.ID+":user:"+uid] = true
-			}
-		}
-		for uid, rid := range sn.Members[w.ID] {
-			grants = append(grants, "workspace:"+w.ID+":member:user:"+uid)
-			implicit["workspace:"+w.ID+":"+rid+":user:"+uid] = true // a listed grant the expansion may also reach
-		}
-		for g := range implicit {
-			grants = append(grants, g)
-		}
-	}
-	if orgWS != "" {
-		for _, u := range sn.Users {
-			grants = append(grants, "workspace:"+orgWS+":member:user:"+u.ID)
-		}
-	}
-	slices.Sort(resources)
-	slices.Sort(entitlements)
-	slices.Sort(grants)
-	return resources, entitlements, grants
-}
-
-// assertExpected checks that a sync holds exactly what the fixture's
-// simulator and settings say it must.
-func assertExpected(t *testing.T, f *fixture, got harness.Contents) {
-	t.Helper()
-	wantR, wantE, wantG := expected(f.sim.Snapshot(), f.conn.settings)
-	assertSameIDs(t, "resources", wantR, got.ResourceKeys())
-	assertSameIDs(t, "entitlements", wantE, got.EntitlementIDs())
-	assertSameIDs(t, "grants", wantG, got.GrantIDs())
-}
-
-func assertSameIDs(t *testing.T, what string, want, got []string) {
-	t.Helper()
-	if slices.Equal(want, got) {
-		return
-	}
-	missing, extra := diff(want, got), diff(got, want)
-	t.Errorf("%s differ: %d expected, %d synced; missing %v; unexpected %v", what, len(want), len(got), head(missing), head(extra))
-}
-
-func diff(a, b []string) []string {
-	set := map[string]bool{}
-	for _, x := range b {
-		set[x] = true
-	}
-	var out []string
-	for _, x := range a {
-		if !set[x] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func head(s []string) []string {
-	if len(s) > 5 {
-		return s[:5]
-	}
-	return s
-}
-
 func TestFullSyncMatchesSimulatorInEveryListShape(t *testing.T) {
+	t.Parallel()
 	for _, shape := range traysim.Shapes {
 		t.Run(shape.String(), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, traysim.NewDefault(shape))
 			got := f.sync(t)
 			sn := f.sim.Snapshot()
-			wantR, wantE, wantG := expected(sn, f.conn.settings)
+			wantR, wantE, wantG := expected(sn, f.settings)
 			if len(wantG) < 50 || len(wantR) < 25 {
 				t.Fatalf("the seeded organization is too small to prove anything: %d resources, %d grants", len(wantR), len(wantG))
 			}
@@ -277,6 +102,7 @@ func assertWorkspaceDetails(t *testing.T, sn traysim.Snapshot, got harness.Conte
 }
 
 func TestSyncIncludesPersonalWorkspacesWhenAsked(t *testing.T) {
+	t.Parallel()
 	types := map[client.WorkspaceType]bool{"Organization": true, "Shared": true, "Embedded": true, "Personal": true}
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull), func(s *Settings) { s.WorkspaceTypes = types })
 	got := f.sync(t)
@@ -287,6 +113,7 @@ func TestSyncIncludesPersonalWorkspacesWhenAsked(t *testing.T) {
 }
 
 func TestSyncOfOnlySharedWorkspacesEmitsNoOrganizationGrants(t *testing.T) {
+	t.Parallel()
 	types := map[client.WorkspaceType]bool{"Shared": true}
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull), func(s *Settings) { s.WorkspaceTypes = types })
 	got := f.sync(t)
@@ -294,6 +121,7 @@ func TestSyncOfOnlySharedWorkspacesEmitsNoOrganizationGrants(t *testing.T) {
 }
 
 func TestSyncHandlesUnknownEnumsAndMultiplePages(t *testing.T) {
+	t.Parallel()
 	org := traysim.OrgOptions{Seed: 7, Users: 1200, APIUsers: 2, SharedWorkspaces: 3, MembersPerWorkspace: 130}
 	sim := traysim.New(traysim.Options{Org: org, Shape: traysim.ShapeFull, HidePersonalWorkspaces: true})
 	robot := sim.AddUser("Robo", "robo@acme.example", "Robot", "Viewer")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
@@ -13,49 +12,19 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/internal/testkit"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
-
-// targeted runs a targeted sync of the given resources into the fixture's
-// c1z, after a full sync, and returns what the new partial sync holds and
-// the requests it made.
-func (f *fixture) targeted(t *testing.T, c1z string, targets ...*v2.ResourceId) (harness.Contents, map[string]int) {
-	t.Helper()
-	f.sim.ResetCounts()
-	resources := make([]*v2.Resource, 0, len(targets))
-	for _, id := range targets {
-		resources = append(resources, v2.Resource_builder{Id: id}.Build())
-	}
-	ctx := context.Background()
-	err := harness.Sync(ctx, f.srv.Client, c1z, harness.SyncOptions{TmpDir: t.TempDir(), Targets: resources, Production: true})
-	if err != nil {
-		t.Fatalf("targeted sync: %v", err)
-	}
-	got, err := harness.Read(ctx, c1z, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	counts, _ := f.sim.Counts()
-	return got, counts
-}
-
-func withPrefix(ids []string, prefix string) []string {
-	var out []string
-	for _, id := range ids {
-		if strings.HasPrefix(id, prefix) {
-			out = append(out, id)
-		}
-	}
-	return out
-}
 
 // A targeted sync of one workspace adds a sync that holds that workspace,
 // its entitlements and its grants as Tray.ai has them now, making only
 // that workspace's requests: never a listing of the users or workspaces.
 func TestTargetedSyncOfAWorkspaceRefreshesItAlone(t *testing.T) {
+	t.Parallel()
 	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
 		t.Run(shape.String(), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, traysim.NewDefault(shape))
 			c1z := filepath.Join(t.TempDir(), "sync.c1z")
 			if err := harness.Sync(context.Background(), f.srv.Client, c1z, harness.SyncOptions{TmpDir: t.TempDir()}); err != nil {
@@ -67,7 +36,7 @@ func TestTargetedSyncOfAWorkspaceRefreshesItAlone(t *testing.T) {
 			got, counts := f.targeted(t, c1z, v2.ResourceId_builder{ResourceType: workspaceTypeID, Resource: ws.ID}.Build())
 
 			after := f.sim.Snapshot()
-			_, wantE, _ := expected(after, f.conn.settings)
+			_, wantE, _ := expected(after, f.settings)
 			prefix := "workspace:" + ws.ID + ":"
 			// The listed grants and the Admin role's grants to the Owner and
 			// Admin org roles; a partial sync holds no role holders, so the
@@ -120,6 +89,7 @@ func TestTargetedSyncOfAWorkspaceRefreshesItAlone(t *testing.T) {
 // A targeted sync of a user gives it the traits and profile a full sync
 // does; one of a role holds the role's holders as Tray.ai has them now.
 func TestTargetedSyncOfAUserAndARole(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeMinimal))
 	c1z := filepath.Join(t.TempDir(), "sync.c1z")
 	if err := harness.Sync(context.Background(), f.srv.Client, c1z, harness.SyncOptions{TmpDir: t.TempDir()}); err != nil {
@@ -160,6 +130,7 @@ func TestTargetedSyncOfAUserAndARole(t *testing.T) {
 
 // A resource that no longer exists answers NotFound, and the SDK skips it.
 func TestTargetedSyncOfAGoneResourceSkipsIt(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull))
 	for _, id := range []*v2.ResourceId{
 		v2.ResourceId_builder{ResourceType: workspaceTypeID, Resource: "00000000-0000-4000-8000-000000000000"}.Build(),
@@ -167,7 +138,7 @@ func TestTargetedSyncOfAGoneResourceSkipsIt(t *testing.T) {
 		v2.ResourceId_builder{ResourceType: roleTypeID, Resource: "00000000-0000-4000-8000-000000000002"}.Build(),
 	} {
 		resp, err := f.srv.Client.GetResource(context.Background(), v2.ResourceGetterServiceGetResourceRequest_builder{ResourceId: id}.Build())
-		wantCode(t, err, codes.NotFound, "does not exist")
+		testkit.WantCode(t, err, codes.NotFound, "does not exist")
 		_ = resp
 	}
 	got, _ := f.targeted(t, filepath.Join(t.TempDir(), "sync.c1z"),
@@ -181,6 +152,7 @@ func TestTargetedSyncOfAGoneResourceSkipsIt(t *testing.T) {
 // keeps its own holders and the Organization workspace its members,
 // although the first of them to list the users recorded the whole roster.
 func TestTargetedSyncOfTwoRolesAndTheOrganizationHoldsTheGrantsOfEach(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeFull))
 	sn := f.sim.Snapshot()
 	viewer, admin := sn.OrgRoleByName("Viewer"), sn.OrgRoleByName("Admin")

@@ -12,20 +12,28 @@ import (
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
 
-// Profile keys of a workspace resource.
-const (
-	profileWorkspaceID   = "id"
-	profileWorkspaceType = "type"
-	profileDescription   = "description"
-	profileTaskLimit     = "monthly_task_limit"
-)
-
+// workspaceSyncer syncs workspaces, their roles and their members, and
+// adds, changes and removes members (workspace_provisioning.go).
 type workspaceSyncer struct {
-	c *Connector
+	client *client.Client
+	syncs  *syncs
+	guard  *guard
+	// workspaceTypes are the types --workspace-types syncs.
+	workspaceTypes map[client.WorkspaceType]bool
+	// defaultRole is the role, by name or id, a `member` grant gives.
+	defaultRole string
+	// implicitAccess is true when the sync records the Admin role
+	// organization Owners and Admins hold in every workspace
+	// (implicit_access.go).
+	implicitAccess bool
+	// usersSynced is true when the sync includes users, the principals of
+	// every workspace grant.
+	usersSynced bool
 }
 
 var (
@@ -41,18 +49,22 @@ func (w *workspaceSyncer) ResourceType(context.Context) *v2.ResourceType {
 // List returns one page of workspaces of the configured types. The type
 // filter is applied here rather than sent to Tray: how Tray serializes the
 // type parameter is undocumented, and a misread filter would silently drop
-// workspaces.
+// workspaces. Tray's workspaces have no parent.
 func (w *workspaceSyncer) List(ctx context.Context, parent *v2.ResourceId, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
-	page, ok, err := syncPage(ctx, w.c, parent, opts, "workspaces", w.c.client.ListWorkspaces)
-	if !ok {
-		return nil, nil, err
+	if parent != nil {
+		return nil, nil, nil
+	}
+	st := w.syncs.state(ctx, opts.SyncID)
+	page, err := w.client.ListWorkspaces(ctx, opts.PageToken.Token)
+	if err != nil {
+		return nil, nil, wrapf(err, "list workspaces")
 	}
 	out := make([]*v2.Resource, 0, len(page.Elements))
 	for _, ws := range page.Elements {
 		if ws.Type == client.WorkspaceTypeOrganization {
-			w.c.cache.with(opts.SyncID, func(s *syncState) { s.orgWS = &orgWorkspace{id: ws.ID, name: ws.Name, found: true} })
+			st.keepOrganizationWorkspace(orgWorkspace{id: ws.ID, name: ws.Name, found: true})
 		}
-		if !w.c.settings.WorkspaceTypes[ws.Type] {
+		if !w.workspaceTypes[ws.Type] {
 			continue
 		}
 		res, err := workspaceResource(ws)
@@ -62,16 +74,8 @@ func (w *workspaceSyncer) List(ctx context.Context, parent *v2.ResourceId, opts 
 		out = append(out, res)
 	}
 	next := page.NextCursor()
-	if next == "" {
-		// The listing is over: a token that saw no Organization workspace sees none.
-		w.c.cache.with(opts.SyncID, func(s *syncState) {
-			if s.orgWS == nil {
-				s.orgWS = &orgWorkspace{}
-			}
-		})
-	}
-	w.c.stats.page(logger(ctx), "workspaces", len(out), next == "")
-	w.c.stats.workspacesFound(len(out), next == "")
+	st.listedWorkspaces(len(out), next == "")
+	st.stats.page(logger(ctx), listingWorkspaces, len(out), next == "")
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }
 
@@ -79,11 +83,14 @@ func (w *workspaceSyncer) List(ctx context.Context, parent *v2.ResourceId, opts 
 // workspace that no longer exists, or of a type --workspace-types leaves
 // out, is NotFound, which the SDK skips.
 func (w *workspaceSyncer) Get(ctx context.Context, id *v2.ResourceId, _ *v2.ResourceId) (*v2.Resource, annotations.Annotations, error) {
-	ws, err := w.c.client.GetWorkspace(ctx, id.GetResource())
-	if err != nil {
-		return nil, nil, fetched(err, "workspace", id.GetResource())
+	ws, err := w.client.GetWorkspace(ctx, id.GetResource())
+	if status.Code(err) == codes.NotFound {
+		return nil, nil, errorf(codes.NotFound, "workspace %s does not exist in Tray.ai", id.GetResource())
 	}
-	if !w.c.settings.WorkspaceTypes[ws.Type] {
+	if err != nil {
+		return nil, nil, wrapf(err, "get workspace %s", id.GetResource())
+	}
+	if !w.workspaceTypes[ws.Type] {
 		return nil, nil, errorf(codes.NotFound, "workspace %s is a %s workspace, which --workspace-types leaves out of syncs", ws.Name, ws.Type)
 	}
 	res, err := workspaceResource(ws)
@@ -135,22 +142,23 @@ func (w *workspaceSyncer) Entitlements(ctx context.Context, res *v2.Resource, op
 	if workspaceTypeOf(res) == client.WorkspaceTypeOrganization {
 		return out, nil, nil
 	}
-	roles, err := w.c.workspaceRoles(ctx, opts.SyncID, res.GetId().GetResource(), wsName)
+	st := w.syncs.state(ctx, opts.SyncID)
+	roles, err := w.workspaceRoles(ctx, st, res.GetId().GetResource(), wsName)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, role := range roles.roles {
-		out = append(out, w.c.workspaceRoleEntitlement(res, role))
+		out = append(out, w.workspaceRoleEntitlement(res, role))
 	}
-	w.c.stats.page(logger(ctx), "workspace entitlements", len(out), false)
+	st.stats.page(logger(ctx), listingWorkspaceEntitlements, len(out), false)
 	return out, nil, nil
 }
 
-func (c *Connector) workspaceRoleEntitlement(res *v2.Resource, role client.Role) *v2.Entitlement {
+func (w *workspaceSyncer) workspaceRoleEntitlement(res *v2.Resource, role client.Role) *v2.Entitlement {
 	wsName := res.GetDisplayName()
 	roleName := roleDisplayName(role.Name, role.ID)
 	desc := fmt.Sprintf("Holds the %s role in the Tray.ai workspace %s", roleName, wsName)
-	if isAdminRole(role) && c.implicitAccess() {
+	if isAdminRole(role) && w.implicitAccess {
 		desc += ". Organization Owners and Admins hold it in every workspace through their organization role, which is where their access is revoked"
 	}
 	return ent.NewAssignmentEntitlement(res, role.ID,
@@ -165,132 +173,112 @@ func (c *Connector) workspaceRoleEntitlement(res *v2.Resource, role client.Role)
 // workspaceRoles returns a workspace's roles, once per sync. A 403 is
 // remembered as "forbidden" so the sync goes on without this workspace's
 // role entitlements.
-func (c *Connector) workspaceRoles(ctx context.Context, syncID, workspaceID, workspaceName string) (workspaceRoles, error) {
-	var r workspaceRoles
-	var cached bool
-	c.cache.with(syncID, func(s *syncState) { r, cached = s.roles[workspaceID] })
-	if cached {
+func (w *workspaceSyncer) workspaceRoles(ctx context.Context, st *syncState, workspaceID, workspaceName string) (workspaceRoles, error) {
+	if r, ok := st.workspaceRoles(workspaceID); ok {
 		return r, nil
 	}
-	all, err := c.allWorkspaceRoles(ctx, workspaceID)
+	all, err := allWorkspaceRoles(ctx, w.client, workspaceID)
+	var r workspaceRoles
 	switch {
-	case isForbidden(err):
-		c.skipWorkspace(ctx, workspaceID, workspaceName, "roles", err)
+	case status.Code(err) == codes.PermissionDenied:
+		skipWorkspace(ctx, st, workspaceID, workspaceName, "roles", err)
 		r = workspaceRoles{forbidden: true}
 	case err != nil:
 		return workspaceRoles{}, err
 	default:
 		r = workspaceRoles{roles: all}
 	}
-	c.cache.with(syncID, func(s *syncState) { s.roles[workspaceID] = r })
+	st.keepWorkspaceRoles(workspaceID, r)
 	return r, nil
 }
 
-func (c *Connector) skipWorkspace(ctx context.Context, workspaceID, workspaceName, what string, err error) {
-	c.stats.skip(workspaceID, what)
-	logger(ctx).Warn("baton-trayai: skipping workspace the API user may not read; give the API user the Admin organization role (or Admin in this workspace) to include it",
+// skipWorkspace records and logs a workspace the token may not read.
+func skipWorkspace(ctx context.Context, st *syncState, workspaceID, workspaceName, what string, err error) {
+	st.stats.skip(workspaceID, what)
+	logger(ctx).Warn("skipping workspace the API user may not read; give the API user the Admin organization role (or Admin in this workspace) to include it",
 		zap.String("workspace_id", workspaceID), zap.String("workspace", workspaceName), zap.String("listing", what), zap.Error(err))
 }
 
-// Grants returns one page of a workspace's members: `member` for each, and
-// the entitlement of their role. Members whose list item lacks the role are
-// looked up, for this page only.
+// Grants returns one page of a workspace's grants: its members' (or, for
+// the Organization workspace, organization_workspace.go's) and, on the
+// first page, the Admin role organization Owners and Admins hold. After
+// the workspace's last page the sync counts it done.
 func (w *workspaceSyncer) Grants(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
+	st := w.syncs.state(ctx, opts.SyncID)
+	grants := w.memberGrants
 	if workspaceTypeOf(res) == client.WorkspaceTypeOrganization {
-		return w.organizationMembers(ctx, res, opts)
+		grants = w.organizationMembers
 	}
-	wsID := res.GetId().GetResource()
-	roles, err := w.c.workspaceRoles(ctx, opts.SyncID, wsID, res.GetDisplayName())
+	out, next, err := grants(ctx, st, res, opts)
 	if err != nil {
 		return nil, nil, err
-	}
-	page, err := w.c.client.ListWorkspaceUsers(ctx, wsID, opts.PageToken.Token)
-	if isForbidden(err) {
-		// Not "no members": the workspace is reported as skipped.
-		w.c.skipWorkspace(ctx, wsID, res.GetDisplayName(), "members", err)
-		w.c.stats.workspaceDone(logger(ctx))
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, wrapf(err, "list workspace users %s", wsID)
-	}
-	members, err := w.c.completeMembers(ctx, opts.SyncID, wsID, page.Elements)
-	if err != nil {
-		return nil, nil, err
-	}
-	known := map[string]bool{}
-	for _, r := range roles.roles {
-		known[r.ID] = true
-	}
-	out := make([]*v2.Grant, 0, 2*len(members)+2)
-	if opts.PageToken.Token == "" {
-		implicit, err := w.c.implicitAdminGrants(ctx, opts.SyncID, res, roles)
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, implicit...)
-	}
-	for _, m := range members {
-		principal := v2.ResourceId_builder{ResourceType: userTypeID, Resource: m.ID}.Build()
-		out = append(out, grant.NewGrant(res, memberSlug, principal))
-		switch {
-		case !m.HasRole():
-			logger(ctx).Warn("baton-trayai: Tray.ai returned a member without a workspace role; only the membership is recorded",
-				zap.String("workspace_id", wsID), zap.String("user_id", m.ID))
-		case known[m.Role.ID]:
-			out = append(out, grant.NewGrant(res, m.Role.ID, principal))
-		case !roles.forbidden:
-			logger(ctx).Warn("baton-trayai: member holds a workspace role the role listing did not return; the role grant is left out",
-				zap.String("workspace_id", wsID), zap.String("user_id", m.ID), zap.String("role_id", m.Role.ID))
-		}
-	}
-	next := page.NextCursor()
-	w.c.stats.page(logger(ctx), "workspace grants", len(out), false)
-	if next == "" {
-		w.c.stats.workspaceDone(logger(ctx))
-	}
-	return out, &rs.SyncOpResults{NextPageToken: next}, nil
-}
-
-// organizationMembers: every organization user is a member of the
-// Organization workspace. In a sync that listed the users, the user syncer
-// emits those grants from its roster; in a targeted sync of this workspace
-// they come from the users listed here.
-func (w *workspaceSyncer) organizationMembers(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
-	if opts.PageToken.Token == "" && (w.c.usersListedAll(opts.SyncID) || !w.c.willSync(userTypeID)) {
-		w.c.stats.workspaceDone(logger(ctx))
-		return nil, nil, nil
-	}
-	entries, next, err := w.c.rosterPage(ctx, opts.SyncID, opts.PageToken.Token)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make([]*v2.Grant, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, memberGrant(res.GetId().GetResource(), v2.ResourceId_builder{ResourceType: userTypeID, Resource: e.userID}.Build()))
 	}
 	if next == "" {
-		w.c.stats.workspaceDone(logger(ctx))
+		st.workspaceGrantsDone(ctx)
 		return out, nil, nil
 	}
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }
 
-// completeMembers fills in the role of members whose list item lacks it.
-// A member who left between the listing and the lookup is dropped.
-func (c *Connector) completeMembers(ctx context.Context, syncID, workspaceID string, items []client.WorkspaceUser) ([]client.WorkspaceUser, error) {
-	key := func(m client.WorkspaceUser) string { return "member:" + workspaceID + ":" + m.ID }
-	return fillIn(ctx, c.cache, syncID, items, key, client.WorkspaceUser.HasRole, func(ctx context.Context, item client.WorkspaceUser) (client.WorkspaceUser, error) {
-		full, err := c.client.GetWorkspaceUser(ctx, workspaceID, item.ID)
-		if err != nil && !isNotFound(err) {
-			err = wrapf(err, "get workspace user %s in %s", item.ID, workspaceID)
+// memberGrants returns one page of a shared (or embedded, or personal)
+// workspace's members: `member` for each, and the entitlement of their
+// role. Members whose list item lacks the role are looked up, for this
+// page only. A workspace whose members the token may not read is skipped,
+// not emptied.
+func (w *workspaceSyncer) memberGrants(ctx context.Context, st *syncState, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, string, error) {
+	wsID := res.GetId().GetResource()
+	roles, err := w.workspaceRoles(ctx, st, wsID, res.GetDisplayName())
+	if err != nil {
+		return nil, "", err
+	}
+	page, err := w.client.ListWorkspaceUsers(ctx, wsID, opts.PageToken.Token)
+	if status.Code(err) == codes.PermissionDenied {
+		// Not "no members": the workspace is reported as skipped.
+		skipWorkspace(ctx, st, wsID, res.GetDisplayName(), "members", err)
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", wrapf(err, "list workspace users %s", wsID)
+	}
+	members, err := completeMembers(ctx, w.client, st.members, wsID, page.Elements)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]*v2.Grant, 0, 2*len(members)+2)
+	if opts.PageToken.Token == "" && w.implicitAccess {
+		implicit, err := implicitAdminGrants(ctx, w.client, st, res, roles)
+		if err != nil {
+			return nil, "", err
 		}
-		item.Role = full.Role
-		return item, err
-	})
+		out = append(out, implicit...)
+	}
+	out = append(out, membersGrants(ctx, res, roles, members)...)
+	st.stats.page(logger(ctx), listingWorkspaceGrants, len(out), false)
+	return out, page.NextCursor(), nil
 }
 
-func memberGrant(workspaceID string, principal *v2.ResourceId) *v2.Grant {
-	ws := v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: workspaceTypeID, Resource: workspaceID}.Build()}.Build()
-	return grant.NewGrant(ws, memberSlug, principal)
+// membersGrants are the grants of a page of members: `member`, and the
+// role each holds if the workspace's role listing knows it.
+func membersGrants(ctx context.Context, res *v2.Resource, roles workspaceRoles, members []client.WorkspaceUser) []*v2.Grant {
+	wsID := res.GetId().GetResource()
+	known := map[string]bool{}
+	for _, r := range roles.roles {
+		known[r.ID] = true
+	}
+	out := make([]*v2.Grant, 0, 2*len(members))
+	for _, m := range members {
+		principal := userResourceID(m.ID)
+		out = append(out, grant.NewGrant(res, memberSlug, principal))
+		switch {
+		case !m.HasRole():
+			logger(ctx).Warn("Tray.ai returned a member without a workspace role; only the membership is recorded",
+				zap.String("workspace_id", wsID), zap.String("user_id", m.ID))
+		case known[m.Role.ID]:
+			out = append(out, grant.NewGrant(res, m.Role.ID, principal))
+		case !roles.forbidden:
+			logger(ctx).Warn("member holds a workspace role the role listing did not return; the role grant is left out",
+				zap.String("workspace_id", wsID), zap.String("user_id", m.ID), zap.String("role_id", m.Role.ID))
+		}
+	}
+	return out
 }

@@ -98,7 +98,7 @@ func RunService(ctx context.Context, cfg ServiceConfig) (ServiceResult, error) {
 	defer os.RemoveAll(dir)
 
 	args := append([]string{"--base-url", url, "--log-level", "warn", "--rate-limit", strconv.Itoa(max(cfg.ClientRPS, 1))}, cfg.Args...)
-	cmd := exec.CommandContext(ctx, cfg.Binary, args...)
+	cmd := exec.CommandContext(ctx, cfg.Binary, args...) //nolint:gosec // the binary under measurement, named on the command line
 	cmd.Env = append(append(append(os.Environ(), c1.Env()...), "BATON_AUTH_TOKEN="+traysim.AdminToken, "TMPDIR="+dir), cfg.Env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

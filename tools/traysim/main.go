@@ -85,7 +85,7 @@ func run() error {
 		}
 	}
 	// The first stdout line is the bare URL, for scripts to read.
-	fmt.Println(base)
+	fmt.Fprintln(os.Stdout, base)
 	fmt.Fprintf(os.Stderr, "traysim: serving a simulated Tray.ai organization at %s (token %s, shape %s)\n", base, traysim.AdminToken, sh)
 
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}

@@ -11,6 +11,7 @@ import (
 )
 
 func TestWrapfPrefixesOnceAndKeepsCodeAndDetails(t *testing.T) {
+	t.Parallel()
 	st, err := status.New(codes.Unavailable, "GET /core/v1/users: Tray.ai answered 429 Too Many Requests").
 		WithDetails(v2.RateLimitDescription_builder{Remaining: 0}.Build())
 	if err != nil {

@@ -11,40 +11,35 @@ import (
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
 
-func TestSyncCacheNeverOutlivesItsSync(t *testing.T) {
-	c := newSyncCache()
-	if !c.with("sync-a", func(s *syncState) {
-		s.roles["ws"] = workspaceRoles{roles: []client.Role{{ID: "r"}}}
-		s.orgWS = &orgWorkspace{id: "org", found: true}
-		s.roster.add(true, true, []rosterEntry{{userID: "u"}})
-	}) {
-		t.Fatal("the first sync was not reported as new")
+func TestSyncStateNeverOutlivesItsSync(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newSyncs(nil)
+	a := s.state(ctx, "sync-a")
+	a.keepWorkspaceRoles("ws", workspaceRoles{roles: []client.Role{{ID: "r"}}})
+	a.keepOrganizationWorkspace(orgWorkspace{id: "org", found: true})
+	a.listedUsers(true, true, []rosterEntry{{userID: "u"}})
+	if r, ok := s.state(ctx, "sync-a").workspaceRoles("ws"); !ok || len(r.roles) != 1 {
+		t.Fatal("roles not kept within the sync")
 	}
-	roles := func(syncID string) (workspaceRoles, bool) {
-		var r workspaceRoles
-		var ok bool
-		c.with(syncID, func(s *syncState) { r, ok = s.roles["ws"] })
-		return r, ok
+	if s.state(ctx, "sync-a") != a {
+		t.Fatal("the same sync was given a new state")
 	}
-	if r, ok := roles("sync-a"); !ok || len(r.roles) != 1 {
-		t.Fatal("roles not cached within the sync")
+	b := s.state(ctx, "sync-b")
+	_, roles := b.workspaceRoles("ws")
+	_, org := b.organizationWorkspace()
+	if roles || org || b.listedAllUsers() {
+		t.Fatal("sync-a's state served to sync-b")
 	}
-	if c.with("sync-a", nil) {
-		t.Fatal("the same sync was reported as new")
-	}
-	if !c.with("sync-b", func(s *syncState) {
-		if len(s.roles) != 0 || s.orgWS != nil || s.roster.complete {
-			t.Fatalf("sync-a's state served to sync-b: %+v", s)
-		}
-	}) {
-		t.Fatal("a new sync was not reported as new")
-	}
-	if _, ok := roles("sync-a"); ok {
+	if again := s.state(ctx, "sync-a"); again == a {
+		t.Fatal("switching back to sync-a resurrected its state")
+	} else if _, ok := again.workspaceRoles("ws"); ok {
 		t.Fatal("switching back to sync-a resurrected dropped entries")
 	}
 }
 
 func TestListingIsUsableOnlyWhenSeenWhole(t *testing.T) {
+	t.Parallel()
 	var whole, resumed listing[int]
 	whole.add(true, false, []int{1, 2})
 	whole.add(false, true, []int{3})
@@ -58,6 +53,7 @@ func TestListingIsUsableOnlyWhenSeenWhole(t *testing.T) {
 }
 
 func TestSecondSyncSeesChangesAndRefetches(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeFull)
 	f := newFixture(t, sim)
 	f.sync(t)
@@ -87,12 +83,13 @@ func TestSecondSyncSeesChangesAndRefetches(t *testing.T) {
 // A process that did not see this sync's user listing (a resumed sync)
 // lists users from Tray again for their grants, page by page.
 func TestUserGrantsWithoutARosterComeFromTray(t *testing.T) {
+	t.Parallel()
 	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
 		sim := traysim.New(traysim.Options{Org: traysim.DefaultOrgOptions, Shape: shape, PageSizeCap: 4})
 		f := newFixture(t, sim)
-		syncer := &userSyncer{c: f.conn}
+		syncer := &f.conn.users
 		// A page of the listing seen mid-way: the roster is not usable.
-		f.conn.cache.with("resumed", func(s *syncState) { s.roster.add(false, true, []rosterEntry{{userID: "u", orgRoleID: "r"}}) })
+		f.conn.syncs.state(context.Background(), "resumed").listedRoster(false, true, []rosterEntry{{userID: "u", orgRoleID: "r"}})
 
 		got := map[string]bool{}
 		token, calls := "", 0

@@ -2,7 +2,6 @@ package client
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +14,33 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/uhttp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
+
+// Reading an answer: a 2xx body is decoded into the call's result, an error
+// status becomes a gRPC status error that keeps Tray's own message, and a
+// write answered with something that is not JSON is unconfirmed.
+
+// read turns an HTTP answer into the outcome of an attempt. doErr is what
+// uhttp returned with the response (its error for a non-2xx status).
+func (r request) read(resp *http.Response, body []byte, doErr error) attempt {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if r.final != nil {
+			if err := r.final(resp.StatusCode, body); err != nil {
+				return attempt{answered: true, err: err}
+			}
+		}
+		a := attempt{answered: true, err: httpError(doErr, r.route, resp, body)}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			a.throttled = true
+			a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		return a
+	}
+	if doErr != nil {
+		return attempt{answered: true, err: annotate(doErr, r.route, "read response")}
+	}
+	return attempt{answered: true, err: decodeAnswer(r.route, resp.Header.Get("Content-Type"), body, r.out)}
+}
 
 // trayError is Tray's documented error body.
 type trayError struct {
@@ -89,30 +113,6 @@ func httpError(uerr error, r route, resp *http.Response, body []byte) error {
 	return st.Err()
 }
 
-// inviteCapError reports Tray's cap of 100 invitations a day, which no
-// retry within the day lifts.
-func inviteCapError(r route, msg string) error {
-	return status.Errorf(codes.ResourceExhausted,
-		"%s: Tray.ai refused the invitation (%s): an organization may send 100 invitations a day; try again tomorrow, or create the account with --account-creation-mode create",
-		r, msg)
-}
-
-// inviteCap tells the daily invitation cap from ordinary rate limiting on
-// POST /core/v1/invites and returns Tray's message. Tray answers both with
-// 429 and documents neither message, so the cap is recognized by a message
-// about invitations or a day, and anything else is paced and retried.
-func inviteCap(r route, resp *http.Response, body []byte) (string, bool) {
-	if r != routeInviteUser || resp.StatusCode != http.StatusTooManyRequests {
-		return "", false
-	}
-	var te trayError
-	if json.Unmarshal(body, &te) != nil {
-		return "", false
-	}
-	m := strings.ToLower(te.Message)
-	return te.Message, strings.Contains(m, "invit") || strings.Contains(m, "day")
-}
-
 // unconfirmedError is a write Tray may or may not have applied.
 type unconfirmedError struct{ st *status.Status }
 
@@ -140,22 +140,6 @@ func rateLimitDetail(err error) *v2.RateLimitDescription {
 	return nil
 }
 
-// withResetAt replaces the rate-limit detail of err with an explicit reset
-// time, keeping its code and message.
-func withResetAt(err error, resetAt time.Time) error {
-	st := status.Convert(err)
-	plain := status.New(st.Code(), st.Message())
-	withD, derr := plain.WithDetails(v2.RateLimitDescription_builder{
-		Status:    v2.RateLimitDescription_STATUS_OVERLIMIT,
-		Remaining: 0,
-		ResetAt:   timestamppb.New(resetAt),
-	}.Build())
-	if derr != nil {
-		return err
-	}
-	return withD.Err()
-}
-
 // annotate prefixes a transport error with the endpoint while keeping its code.
 func annotate(err error, r route, what string) error {
 	st := status.Convert(err)
@@ -164,19 +148,6 @@ func annotate(err error, r route, what string) error {
 		code = codes.Unavailable
 	}
 	return status.Errorf(code, "%s: %s: %s", r, what, oneLine(st.Message()))
-}
-
-// contextError reports a request the caller's context ended, as a status
-// with the context's code, and the last failure if there was one.
-func contextError(r route, ctxErr, lastErr error) error {
-	code := codes.Canceled
-	if errors.Is(ctxErr, context.DeadlineExceeded) {
-		code = codes.DeadlineExceeded
-	}
-	if lastErr != nil {
-		return status.Errorf(code, "%s: %v (last error: %s)", r, ctxErr, status.Convert(lastErr).Message())
-	}
-	return status.Errorf(code, "%s: %v", r, ctxErr)
 }
 
 // oneLine flattens joined errors and drops nested "rpc error" prefixes, so
@@ -238,26 +209,4 @@ func bounded(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-// parseRetryAfter reads Retry-After in seconds or HTTP-date form; 0 when
-// absent or unusable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var secs int64
-	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && fmt.Sprint(secs) == v {
-		if secs < 0 {
-			return 0
-		}
-		return time.Duration(min(secs, 3600)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return min(d, time.Hour)
-		}
-	}
-	return 0
 }

@@ -12,6 +12,7 @@ import (
 // forEachConcurrently must run exactly limit calls at once: no more (the
 // rate budget), and no fewer (latency would then leave the budget idle).
 func TestForEachConcurrentlyRunsExactlyLimitAtOnce(t *testing.T) {
+	t.Parallel()
 	const n, limit = 20, 3
 	var (
 		inFlight, peak, ran atomic.Int32
@@ -50,6 +51,7 @@ func TestForEachConcurrentlyRunsExactlyLimitAtOnce(t *testing.T) {
 }
 
 func TestForEachConcurrentlyStopsOnTheFirstError(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("boom")
 	var ran atomic.Int32
 	err := forEachConcurrently(context.Background(), 1000, 2, func(ctx context.Context, i int) error {
@@ -64,11 +66,11 @@ func TestForEachConcurrentlyStopsOnTheFirstError(t *testing.T) {
 	}
 }
 
-// raise lifts max to v if v is larger.
-func raise(max *atomic.Int32, v int32) {
+// raise lifts highest to v if v is larger.
+func raise(highest *atomic.Int32, v int32) {
 	for {
-		cur := max.Load()
-		if v <= cur || max.CompareAndSwap(cur, v) {
+		cur := highest.Load()
+		if v <= cur || highest.CompareAndSwap(cur, v) {
 			return
 		}
 	}

@@ -60,8 +60,9 @@ func (u *userSyncer) CreateAccountCapabilityDetails(context.Context) (*v2.Creden
 	}.Build(), nil, nil
 }
 
-// CreateAccount creates (SSO organizations) or invites a user. An email that
-// already has an account is reported as AlreadyExists, without a duplicate.
+// CreateAccount creates (SSO organizations) or invites a user, as
+// --account-creation-mode says. An email that already has an account is
+// reported as AlreadyExists, without a duplicate.
 func (u *userSyncer) CreateAccount(
 	ctx context.Context, info *v2.AccountInfo, creds *v2.LocalCredentialOptions,
 ) (connectorbuilder.CreateAccountResponse, []*v2.PlaintextData, annotations.Annotations, error) {
@@ -71,59 +72,86 @@ func (u *userSyncer) CreateAccount(
 	}
 	if creds != nil && creds.WhichOptions() != v2.LocalCredentialOptions_NoPassword_case && creds.WhichOptions() != v2.LocalCredentialOptions_Options_not_set_case {
 		// The baton CLI always asks for a random password; Tray has none to set.
-		logger(ctx).Debug("baton-trayai: ignoring the requested credential: Tray.ai users sign in through their invitation or SSO")
+		logger(ctx).Debug("ignoring the requested credential: Tray.ai users sign in through their invitation or SSO")
 	}
-	roles, err := u.c.allOrgRoles(ctx)
+	role, err := u.newAccountRole(ctx, req.role)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	role, ok := findRole(roles, req.role)
+	existing, found, err := findUserByEmail(ctx, u.client, req.email)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if found {
+		return alreadyExists(existing)
+	}
+	if u.accountCreationMode == config.AccountCreationInvite {
+		return u.invite(ctx, req, role)
+	}
+	return u.create(ctx, req, role)
+}
+
+// newAccountRole is the organization role, named by id or name, a new
+// account is given: any but the Owner.
+func (u *userSyncer) newAccountRole(ctx context.Context, idOrName string) (client.Role, error) {
+	roles, err := allOrgRoles(ctx, u.client)
+	if err != nil {
+		return client.Role{}, err
+	}
+	role, ok := roleByID(roles, idOrName)
 	if !ok {
-		return nil, nil, nil, errorf(codes.InvalidArgument, "account profile role %q is not an organization role: use one of %s", req.role, roleNames(roles))
+		role, ok = roleByName(roles, idOrName)
+	}
+	if !ok {
+		return client.Role{}, errorf(codes.InvalidArgument, "account profile role %q is not an organization role: use one of %s", idOrName, roleNames(roles))
 	}
 	if isOwnerName(role.Name) {
-		return nil, nil, nil, errorf(codes.InvalidArgument, "a new account cannot be the Owner: use Admin, Contributor or Viewer")
+		return client.Role{}, errorf(codes.InvalidArgument, "a new account cannot be the Owner: use Admin, Contributor or Viewer")
 	}
+	return role, nil
+}
 
-	if existing, found, err := u.c.findUserByEmail(ctx, req.email); err != nil {
-		return nil, nil, nil, err
-	} else if found {
-		return u.alreadyExists(existing)
-	}
-
-	if u.c.settings.AccountCreationMode == config.AccountCreationInvite {
-		inv, err := u.c.client.InviteUser(ctx, req.email, role.ID)
-		if client.IsUnconfirmed(err) {
-			// Tray lists no invitations, so there is nothing to re-read.
-			return nil, nil, nil, errorf(codes.Unknown,
-				"invite %s: Tray.ai's answer was not JSON, so whether the invitation went out is unknown (Tray.ai cannot list invitations): ask the invitee before inviting again",
-				req.email)
-		}
-		if err != nil {
-			return nil, nil, nil, wrapf(err, "invite %s", req.email)
-		}
-		return invitationSent(ctx, req.email, role.Name, inv), nil, nil, nil
-	}
-
-	created, err := u.c.client.CreateUser(ctx, req.name, req.email, role.ID)
+// invite sends a Tray.ai invitation.
+func (u *userSyncer) invite(
+	ctx context.Context, req accountRequest, role client.Role,
+) (connectorbuilder.CreateAccountResponse, []*v2.PlaintextData, annotations.Annotations, error) {
+	inv, err := u.client.InviteUser(ctx, req.email, role.ID)
 	if client.IsUnconfirmed(err) {
-		// Whether Tray made the user shows in the user list.
+		// Tray lists no invitations, so there is nothing to re-read.
+		return nil, nil, nil, errorf(codes.Unknown,
+			"invite %s: Tray.ai's answer was not JSON, so whether the invitation went out is unknown (Tray.ai cannot list invitations): ask the invitee before inviting again",
+			req.email)
+	}
+	if err != nil {
+		return nil, nil, nil, wrapf(err, "invite %s", req.email)
+	}
+	return invitationSent(ctx, req.email, role.Name, inv), nil, nil, nil
+}
+
+// create creates the user directly. An answer that is not JSON is decided
+// by looking the email up (Tray.ai's answer to a create is the user, which
+// a re-read that only says yes or no would not give); a refusal that a
+// concurrent or retried create won the race is AlreadyExists.
+func (u *userSyncer) create(
+	ctx context.Context, req accountRequest, role client.Role,
+) (connectorbuilder.CreateAccountResponse, []*v2.PlaintextData, annotations.Annotations, error) {
+	created, err := u.client.CreateUser(ctx, req.name, req.email, role.ID)
+	if client.IsUnconfirmed(err) {
 		var found bool
-		if created, found, err = u.c.findUserByEmail(ctx, req.email); err == nil && !found {
+		if created, found, err = findUserByEmail(ctx, u.client, req.email); err == nil && !found {
 			err = errorf(codes.Unavailable, "create user %s: Tray.ai's answer was not JSON and there is no such user in Tray.ai: nothing changed, so trying again is safe", req.email)
 		}
 	}
-	if err != nil {
-		if status.Code(err) == codes.InvalidArgument {
-			// A concurrent or retried create may have won the race.
-			if existing, found, ferr := u.c.findUserByEmail(ctx, req.email); ferr == nil && found {
-				return u.alreadyExists(existing)
-			}
+	if status.Code(err) == codes.InvalidArgument {
+		if existing, found, ferr := findUserByEmail(ctx, u.client, req.email); ferr == nil && found {
+			return alreadyExists(existing)
 		}
+	}
+	if err != nil {
 		return nil, nil, nil, wrapf(err, "create user %s", req.email)
 	}
 	if !created.HasDetails() {
-		if full, gerr := u.c.client.GetUser(ctx, created.ID); gerr == nil {
+		if full, gerr := u.client.GetUser(ctx, created.ID); gerr == nil {
 			created = full
 		}
 	}
@@ -146,12 +174,13 @@ func invitationSent(ctx context.Context, email, role string, inv client.Invite) 
 		result.InvitationExpiresAt = timestamppb.New(inv.Expires)
 		expires = inv.Expires.UTC().Format(time.RFC3339)
 	}
-	logger(ctx).Info("baton-trayai: Tray.ai emailed an invitation; the account exists once it is accepted",
+	logger(ctx).Info("Tray.ai emailed an invitation; the account exists once it is accepted",
 		zap.String("email", email), zap.String("role", role), zap.String("invite_id", inv.InviteID), zap.String("expires", expires))
 	return result.Build()
 }
 
-func (u *userSyncer) alreadyExists(existing client.User) (connectorbuilder.CreateAccountResponse, []*v2.PlaintextData, annotations.Annotations, error) {
+// alreadyExists answers a request for an account the email already has.
+func alreadyExists(existing client.User) (connectorbuilder.CreateAccountResponse, []*v2.PlaintextData, annotations.Annotations, error) {
 	res, err := userResource(existing)
 	if err != nil {
 		return nil, nil, nil, err
@@ -201,14 +230,14 @@ func parseAccountRequest(info *v2.AccountInfo) (accountRequest, error) {
 
 // findUserByEmail finds a user by email, comparing case-insensitively
 // itself: Tray's matching rules for the email filter are undocumented.
-func (c *Connector) findUserByEmail(ctx context.Context, email string) (client.User, bool, error) {
+func findUserByEmail(ctx context.Context, cl *client.Client, email string) (client.User, bool, error) {
 	cursor := ""
 	for {
-		page, err := c.client.FindUsersByEmail(ctx, email, cursor)
+		page, err := cl.FindUsersByEmail(ctx, email, cursor)
 		if err != nil {
 			return client.User{}, false, wrapf(err, "look up %s", email)
 		}
-		users, err := c.completeUsers(ctx, "", page.Elements)
+		users, err := completeUsers(ctx, cl, nil, page.Elements)
 		if err != nil {
 			return client.User{}, false, err
 		}
@@ -230,25 +259,37 @@ func (u *userSyncer) Delete(ctx context.Context, id *v2.ResourceId, _ *v2.Resour
 	if err != nil {
 		return nil, err
 	}
-	user, err := u.c.client.GetUser(ctx, userID)
-	if gone, err := absent(err, "get user %s", userID); gone || err != nil {
-		return deletedIf(gone), err
+	user, err := u.client.GetUser(ctx, userID)
+	if status.Code(err) == codes.NotFound {
+		return alreadyDeleted(), nil
+	}
+	if err != nil {
+		return nil, wrapf(err, "get user %s", userID)
 	}
 	if isOwner(user.Role) {
 		return nil, errorf(codes.FailedPrecondition,
 			"%s is the organization Owner and cannot be deleted: transfer ownership in Tray.ai first", displayUser(user))
 	}
-	if err := u.c.guard(ctx, user, "delete "+displayUser(user)); err != nil {
+	if err := u.guard.check(ctx, user, "delete "+displayUser(user)); err != nil {
 		return nil, err
 	}
-	err = settle(u.c.client.DeleteUser(ctx, userID), removed(func() error {
-		_, err := u.c.client.GetUser(ctx, userID)
-		return err
-	}))
-	if gone, err := absent(err, "delete user %s", userID); gone || err != nil {
-		return deletedIf(gone), err
+	err = u.client.DeleteUser(ctx, userID)
+	if client.IsUnconfirmed(err) {
+		err = rereadUnconfirmed(err, func() (bool, error) {
+			_, err := u.client.GetUser(ctx, userID)
+			if status.Code(err) == codes.NotFound {
+				return true, nil
+			}
+			return false, err
+		})
 	}
-	logger(ctx).Info("baton-trayai: deleted Tray.ai user; Tray.ai keeps their personal assets in a new shared workspace named after them",
+	if status.Code(err) == codes.NotFound {
+		return alreadyDeleted(), nil
+	}
+	if err != nil {
+		return nil, wrapf(err, "delete user %s", userID)
+	}
+	logger(ctx).Info("deleted Tray.ai user; Tray.ai keeps their personal assets in a new shared workspace named after them",
 		zap.String("user_id", userID))
 	return nil, nil
 }
