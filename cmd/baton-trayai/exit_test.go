@@ -77,9 +77,7 @@ func failureClasses() []failure {
 // goroutines keep every core saturated: the conditions under which the
 // SDK's child watcher used to turn a failed run into exit 0.
 func TestEveryFailureClassExitsNonZeroUnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("120 runs of the binary")
-	}
+	skipInShortMode(t, "120 runs of the binary")
 	stop := saturateCPU()
 	defer stop()
 	for _, class := range failureClasses() {
@@ -156,6 +154,7 @@ func closedPort(t *testing.T) string {
 // A run stopped by a signal did not finish: it exits 128 plus the signal's
 // number, as a shell reports it, and not 0 as the SDK may on an interrupt.
 func TestAStoppedRunExitsWithTheSignal(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		sim := traysim.NewDefault(traysim.ShapeFull)
 		sim.SetFaults(traysim.Faults{Latency: 300 * time.Millisecond})

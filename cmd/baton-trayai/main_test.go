@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,13 +25,19 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// These tests mostly wait on the binaries they start, so more of them
+	// run at once than there are cores, unless -parallel says otherwise.
+	flag.Parse()
+	if !flagSet("test.parallel") {
+		_ = flag.Set("test.parallel", "6")
+	}
 	dir, err := os.MkdirTemp("", "baton-trayai-cli")
 	if err != nil {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "baton-trayai")
 	build := exec.Command("go", "build", "-o", binary,
-		"-ldflags", "-X main.version=v9.9.9-test -X main.commit=abc1234 -X main.date=2026-12-01T00:00:00Z", ".")
+		"-ldflags", "-s -w -X main.version=v9.9.9-test -X main.commit=abc1234 -X main.date=2026-12-01T00:00:00Z", ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		panic("build baton-trayai: " + err.Error())
@@ -38,6 +45,22 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// skipInShortMode keeps the slow end-to-end tests out of the inner loop
+// (go test -short); make test and CI run them.
+func skipInShortMode(t *testing.T, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("%s: run without -short (make test)", what)
+	}
+}
+
+// flagSet reports whether the command line set the named flag.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 type result struct {
@@ -68,6 +91,7 @@ func runCLI(t *testing.T, env []string, args ...string) result {
 }
 
 func TestOneShotSyncWritesTheOrganizationAndNeverLogsTheToken(t *testing.T) {
+	t.Parallel()
 	const token = "tok-3f9a1c77e2b54d0a9e6b8c1d2f3a4b5c"
 	sim := traysim.NewDefault(traysim.ShapeMinimal)
 	sim.AddToken(token, traysim.Token{Kind: traysim.TokenOrgAdmin, UserID: sim.APIUserID(traysim.AdminToken)})
@@ -150,6 +174,7 @@ func mentions(got harness.Contents, s string) []string {
 }
 
 func TestRejectedTokenExitsNonZeroWithTheTokenMessage(t *testing.T) {
+	t.Parallel()
 	const token = "tok-wrong-5d1e2f3a4b5c6d7e8f9a0b1c"
 	url := traysim.ListenTest(t, traysim.NewDefault(traysim.ShapeFull))
 	c1z := filepath.Join(t.TempDir(), "s.c1z")
@@ -169,6 +194,7 @@ func TestRejectedTokenExitsNonZeroWithTheTokenMessage(t *testing.T) {
 }
 
 func TestInvalidConfigurationFailsBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeFull)
 	url := traysim.ListenTest(t, sim)
 	cases := []struct {
@@ -194,6 +220,7 @@ func TestInvalidConfigurationFailsBeforeAnyRequest(t *testing.T) {
 }
 
 func TestCapabilitiesConfigAndVersionNeedNoToken(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "capabilities")
 	var caps struct {
 		ResourceTypeCapabilities []struct {
@@ -218,6 +245,7 @@ func TestCapabilitiesConfigAndVersionNeedNoToken(t *testing.T) {
 }
 
 func TestConfigFileIsRead(t *testing.T) {
+	t.Parallel()
 	sim := traysim.NewDefault(traysim.ShapeFull)
 	url := traysim.ListenTest(t, sim)
 	dir := t.TempDir()
@@ -240,6 +268,7 @@ func tail(s string) string {
 }
 
 func TestReadmeShowsTheCurrentHelp(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "--help")
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -258,6 +287,7 @@ func TestReadmeShowsTheCurrentHelp(t *testing.T) {
 // Provisioning without --connector-account can lock the connector out:
 // the operator is told once, at start-up, naming the setting.
 func TestProvisioningWithoutTheConnectorAccountWarnsOnce(t *testing.T) {
+	t.Parallel()
 	url := traysim.ListenTest(t, traysim.NewDefault(traysim.ShapeFull))
 	args := []string{"--base-url", url, "--auth-token", traysim.AdminToken, "--provisioning", "--log-format", "json"}
 	r := runCLI(t, nil, append(args, "-f", filepath.Join(t.TempDir(), "s.c1z"))...)

@@ -226,6 +226,7 @@ func diff(a, b []string) []string {
 // the built binary: what the stand-in receives is exactly what a sync
 // holds, and every provisioning task leaves Tray.ai as it should.
 func TestServiceModeRunsEveryTask(t *testing.T) {
+	skipInShortMode(t, "every task in service mode")
 	c1 := startC1(t)
 	tray := newTray(traysim.ShapeMinimal)
 	s := startService(t, c1, tray)
@@ -357,6 +358,7 @@ func TestServiceModeRunsEveryTask(t *testing.T) {
 // line per attempt, not the end of the service; an outage while running is
 // ridden out.
 func TestServiceModeRidesOutConductorOneOutages(t *testing.T) {
+	skipInShortMode(t, "start-up back-off in service mode")
 	c1 := startC1(t)
 	c1.FailToken(503, 2)
 	s := startService(t, c1, newTray(traysim.ShapeFull))
@@ -383,6 +385,7 @@ func TestServiceModeRidesOutConductorOneOutages(t *testing.T) {
 // Credentials ConductorOne rejects are final: the service exits with the
 // reason and what to do.
 func TestServiceModeStopsOnRejectedCredentials(t *testing.T) {
+	t.Parallel()
 	c1 := startC1(t)
 	c1.FailToken(401, c1sim.Forever)
 	s := startService(t, c1, newTray(traysim.ShapeFull))
@@ -434,6 +437,7 @@ func gone(pid int, d time.Duration) bool {
 // flight is left to ConductorOne, which hands it out again once its
 // heartbeats stop.
 func TestServiceModeStopsOnSIGTERMAndLeavesNothing(t *testing.T) {
+	skipInShortMode(t, "a stopped service, idle and mid-task")
 	for _, midTask := range []bool{false, true} {
 		t.Run(fmt.Sprintf("mid-task=%v", midTask), func(t *testing.T) {
 			c1 := startC1(t)
@@ -529,6 +533,7 @@ func deployment(t *testing.T, c1 *c1sim.Server, tray *traysim.Server, tmp string
 // and its Secret's keys start the service, which says Hello, syncs, and
 // answers the probes on the port they name.
 func TestTheKubernetesManifestsRunTheService(t *testing.T) {
+	t.Parallel()
 	c1 := startC1(t)
 	tray := newTray(traysim.ShapeFull)
 	s := &service{c1: c1, tray: tray, out: &lockedBuffer{}, tmp: t.TempDir(), done: make(chan struct{})}
@@ -567,9 +572,7 @@ func TestTheKubernetesManifestsRunTheService(t *testing.T) {
 // at the manifest's limit and with its Go settings: no process is killed,
 // every task succeeds, and nothing piles up in TMPDIR.
 func TestServiceSoakStaysWithinTheManifestLimits(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a soak: run without -short")
-	}
+	skipInShortMode(t, "a soak")
 	const tasks = 20
 	c1 := startC1(t)
 	tray := traysim.New(traysim.Options{

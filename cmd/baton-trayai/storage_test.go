@@ -46,9 +46,11 @@ func sameContents(a, b harness.Contents) bool {
 // default engine keeps both, and a pebble file, which holds one sync, is
 // refused before anything is written, with the way out.
 func TestATargetedSyncKeepsTheFullSync(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, engine := range []string{"", "pebble"} {
 		t.Run("engine="+engine, func(t *testing.T) {
+			t.Parallel()
 			sim := traysim.NewDefault(traysim.ShapeFull)
 			url := traysim.ListenTest(t, sim)
 			c1z := filepath.Join(t.TempDir(), "sync.c1z")
@@ -139,6 +141,7 @@ func after(sim http.Handler, n int64, reached chan<- struct{}) http.Handler {
 // old file byte-identical and readable. The killed runs' temporary data is
 // removed by the next start of the connector, and a live run's is not.
 func TestKilledRunsKeepTheC1zAndTheNextStartRemovesTheirTemporaryData(t *testing.T) {
+	skipInShortMode(t, "runs killed at three points")
 	ctx := context.Background()
 	root := t.TempDir()
 	env := []string{"TMPDIR=" + root}
@@ -271,9 +274,11 @@ func TestAFullDiskEndsTheRunAndKeepsThePreviousC1z(t *testing.T) {
 // c1z, whatever the engine: SQLite keeps it beside the unfinished one, and
 // a pebble file, which holds one sync, is put back as it was.
 func TestAFailedSyncKeepsThePreviousFullSync(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, engine := range []string{"sqlite", "pebble"} {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
 			sim := traysim.NewDefault(traysim.ShapeFull)
 			c1z := filepath.Join(t.TempDir(), "sync.c1z")
 			if r := syncTo(t, nil, traysim.ListenTest(t, sim), c1z, "--storage-engine", engine); r.code != 0 {

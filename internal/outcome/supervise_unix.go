@@ -56,24 +56,23 @@ func Supervise(ctx context.Context) (int, bool) {
 	status, note := exitStatus(worker.Wait())
 	signal.Stop(signals)
 	close(signals)
-	if status == 0 {
-		select {
-		case sig := <-stopped:
-			// Stopped before it finished: the SDK may well exit 0 then.
-			status, note = CodeSignaled+int(sig), fmt.Sprintf("baton-trayai: the run was stopped by signal %s", sig)
-		default:
-		}
-	}
-	if note != "" {
-		fmt.Fprintln(os.Stderr, note)
-	}
 	records, err := Read(path)
 	if err != nil {
 		records = Records{}
 	}
 	code, why := Verdict(status, records, Written)
-	if why != "" {
-		fmt.Fprintln(os.Stderr, why)
+	select {
+	case sig := <-stopped:
+		// A stopped run exits 128 plus the signal's number, as a shell
+		// reports it, whatever the worker made of the cancellation: the
+		// SDK may exit 0, or fail on a request the stop cancelled.
+		code, note, why = CodeSignaled+int(sig), fmt.Sprintf("baton-trayai: the run was stopped by signal %s", sig), ""
+	default:
+	}
+	for _, line := range []string{note, why} {
+		if line != "" {
+			fmt.Fprintln(os.Stderr, line)
+		}
 	}
 	if records.Task == TaskSync {
 		if note := settlePrevious(records.C1Z, code != 0); note != "" {

@@ -99,37 +99,20 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "sync.c1z")
 
-	var peak float64
-	var procs peaks
-	var served *harness.Served
 	start := time.Now()
-	if cfg.Binary != "" {
-		procs, err = runBinary(ctx, oneShot{binary: cfg.Binary, baseURL: url, c1z: path, clientRPS: cfg.ClientRPS, workers: cfg.Workers})
-		if err != nil {
-			return Result{}, err
-		}
-	} else {
-		conn, err := connector.NewWithSettings(ctx, settings, nil)
-		if err != nil {
-			return Result{}, err
-		}
-		if served, err = harness.Serve(ctx, conn); err != nil {
-			return Result{}, err
-		}
-		defer served.Close()
-		if err := harness.Sync(ctx, served.Client, path, harness.SyncOptions{TmpDir: dir, Workers: cfg.Workers, Production: true}); err != nil {
-			return Result{}, err
-		}
-		// Measured before the c1z is read back, which is the benchmark's
-		// own cost; it includes the in-process simulator.
-		peak = peakRSSMB()
+	full, err := fullSync(ctx, cfg, settings, url, path, dir)
+	if err != nil {
+		return Result{}, err
+	}
+	if full.served != nil {
+		defer full.served.Close()
 	}
 	wall := time.Since(start)
 
 	counts, statuses := sim.Counts()
 	res := Result{Config: cfg, PerEndpoint: counts, TooMany: statuses[429], Succeeded: statuses[200] + statuses[204], Wall: wall,
 		Competitor: sim.Competitor(),
-		Minimum:    Minimum(sim.Snapshot(), cfg.Shape, settings.WorkspaceTypes), PeakRSSMB: peak, Processes: procs}
+		Minimum:    Minimum(sim.Snapshot(), cfg.Shape, settings.WorkspaceTypes), PeakRSSMB: full.peak, Processes: full.procs}
 	for _, n := range counts {
 		res.Requests += n
 	}
@@ -138,10 +121,43 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	res.Resources, res.Grants = len(got.Resources), len(got.Grants)
-	if res.Targeted, err = refreshOne(ctx, cfg, sim, served, url, path, dir); err != nil {
+	if res.Targeted, err = refreshOne(ctx, cfg, sim, full.served, url, path, dir); err != nil {
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// measuredSync is what a benchmark's full sync leaves for the rest of the
+// run: the peaks it measured and, in process, the connector it served.
+type measuredSync struct {
+	peak   float64
+	procs  peaks
+	served *harness.Served
+}
+
+// fullSync writes the full sync to path: with the binary, one-shot, as
+// operators run it, or in process through the SDK harness. The caller
+// closes the served connector.
+func fullSync(ctx context.Context, cfg Config, settings connector.Settings, url, path, dir string) (measuredSync, error) {
+	if cfg.Binary != "" {
+		procs, err := runBinary(ctx, oneShot{binary: cfg.Binary, baseURL: url, c1z: path, clientRPS: cfg.ClientRPS, workers: cfg.Workers})
+		return measuredSync{procs: procs}, err
+	}
+	conn, err := connector.NewWithSettings(ctx, settings, nil)
+	if err != nil {
+		return measuredSync{}, err
+	}
+	served, err := harness.Serve(ctx, conn)
+	if err != nil {
+		return measuredSync{}, err
+	}
+	if err := harness.Sync(ctx, served.Client, path, harness.SyncOptions{TmpDir: dir, Workers: cfg.Workers, Production: true}); err != nil {
+		served.Close()
+		return measuredSync{}, err
+	}
+	// Measured before the c1z is read back, which is the benchmark's own
+	// cost; it includes the in-process simulator.
+	return measuredSync{peak: peakRSSMB(), served: served}, nil
 }
 
 // refreshOne runs a targeted sync of the first shared workspace into the
