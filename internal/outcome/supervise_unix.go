@@ -39,8 +39,16 @@ func Supervise(ctx context.Context) (int, bool) {
 	if err := worker.Start(); err != nil {
 		return 0, false
 	}
-	// The worker handles signals as the SDK does; the supervisor only
-	// passes them on, so that stopping a run works as it always has.
+	stopped, release := forwardSignals(worker.Process)
+	status, note := exitStatus(worker.Wait())
+	release()
+	return decide(status, note, path, stopped), true
+}
+
+// forwardSignals passes the signals that stop a run on to the worker, which
+// handles them as the SDK does, so that stopping a run works as it always
+// has. The channel holds the first of them; release stops forwarding.
+func forwardSignals(worker *os.Process) (<-chan syscall.Signal, func()) {
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	stopped := make(chan syscall.Signal, 1)
@@ -50,13 +58,20 @@ func Supervise(ctx context.Context) (int, bool) {
 			case stopped <- s.(syscall.Signal):
 			default:
 			}
-			_ = worker.Process.Signal(s)
+			_ = worker.Signal(s)
 		}
 	}()
-	status, note := exitStatus(worker.Wait())
-	signal.Stop(signals)
-	close(signals)
-	records, err := Read(path)
+	return stopped, func() {
+		signal.Stop(signals)
+		close(signals)
+	}
+}
+
+// decide turns the worker's exit status and its journal into the run's
+// exit code, says why on stderr when that is not plain, and settles the
+// previous c1z of a sync.
+func decide(status int, note, journal string, stopped <-chan syscall.Signal) int {
+	records, err := Read(journal)
 	if err != nil {
 		records = Records{}
 	}
@@ -79,7 +94,7 @@ func Supervise(ctx context.Context) (int, bool) {
 			fmt.Fprintln(os.Stderr, note)
 		}
 	}
-	return code, true
+	return code
 }
 
 // exitStatus is the worker's exit code; a worker killed by a signal exits
