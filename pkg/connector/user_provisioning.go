@@ -53,7 +53,8 @@ func accountCreationSchema() *v2.ConnectorAccountCreationSchema {
 			}.Build(),
 			accountFieldLegacyRoleID: v2.ConnectorAccountCreationSchema_Field_builder{
 				DisplayName: "Organization role id (earlier connector)", Order: 4,
-				Description: "The earlier Tray.ai connector's role field, kept for its account-provisioning settings: an organization role id or name. Prefer Organization role; if both are set they must name the same role",
+				Description: "The earlier Tray.ai connector's role field, kept for its settings: an organization role id or name. " +
+					"Prefer Organization role; if both are set they must name the same role",
 				StringField: str(),
 			}.Build(),
 		},
