@@ -88,11 +88,20 @@ func assertWorkspaceDetails(t *testing.T, sn traysim.Snapshot, got harness.Conte
 		}
 		contributor := w.RoleByName("Contributor")
 		e := got.Entitlements["workspace:"+w.ID+":"+contributor.ID]
-		if want := "Contributor in workspace " + w.Name; e.GetDisplayName() != want {
+		// As the earlier Tray.ai connector showed them (docs/migrating.md).
+		if want := w.Name + " workspace Contributor"; e.GetDisplayName() != want {
 			t.Errorf("entitlement display name %q, want %q", e.GetDisplayName(), want)
 		}
-		if !strings.Contains(e.GetDescription(), w.Name) {
-			t.Errorf("entitlement description %q does not name the workspace", e.GetDescription())
+		if want := "Contributor access to " + w.Name + " in tray.ai"; e.GetDescription() != want {
+			t.Errorf("entitlement description %q, want %q", e.GetDescription(), want)
+		}
+		if e.GetSlug() != "Contributor" {
+			t.Errorf("entitlement slug %q, want the role's name Contributor", e.GetSlug())
+		}
+		admin := got.Entitlements["workspace:"+w.ID+":"+w.RoleByName("Admin").ID]
+		if !strings.HasPrefix(admin.GetDescription(), "Admin access to "+w.Name+" in tray.ai. ") ||
+			!strings.Contains(admin.GetDescription(), "Organization Owners and Admins hold it in every workspace") {
+			t.Errorf("Admin entitlement description %q lacks the earlier wording or the note on organization Owners and Admins", admin.GetDescription())
 		}
 		checked++
 	}

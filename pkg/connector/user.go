@@ -153,10 +153,14 @@ func userResource(u client.User) (*v2.Resource, error) {
 		profileName:        u.Name,
 		profileEmail:       u.Email,
 		profileAccountType: string(u.AccountType),
+
+		legacyProfileUsername:    u.Name,
+		legacyProfileAccountType: string(u.AccountType),
 	}
 	if u.Role != nil {
 		profile[profileOrgRoleID] = u.Role.ID
 		profile[profileOrgRoleName] = u.Role.Name
+		profile[legacyProfileOrgRoleName] = u.Role.Name
 	}
 	r, err := rs.NewUserResource(name, userResourceType, u.ID, traits,
 		// Tray has no disabled users: an account either exists or is deleted.

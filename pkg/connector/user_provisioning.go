@@ -19,11 +19,15 @@ import (
 	"github.com/conductorone/baton-trayai/pkg/config"
 )
 
-// Account-creation profile fields.
+// Account-creation profile fields. organizationRoleId is the earlier
+// Tray.ai connector's field for the organization role (it took an id);
+// it is accepted, as an id or a name, so that account-provisioning
+// settings written for that connector keep working (docs/migrating.md).
 const (
-	accountFieldEmail = "email"
-	accountFieldName  = "name"
-	accountFieldRole  = "role"
+	accountFieldEmail        = "email"
+	accountFieldName         = "name"
+	accountFieldRole         = "role"
+	accountFieldLegacyRoleID = "organizationRoleId"
 )
 
 func accountCreationSchema() *v2.ConnectorAccountCreationSchema {
@@ -45,6 +49,12 @@ func accountCreationSchema() *v2.ConnectorAccountCreationSchema {
 			accountFieldRole: v2.ConnectorAccountCreationSchema_Field_builder{
 				DisplayName: "Organization role", Order: 3, Placeholder: config.DefaultRoleName,
 				Description: "Organization role name or id: Admin, Contributor or Viewer (default Viewer)",
+				StringField: str(),
+			}.Build(),
+			accountFieldLegacyRoleID: v2.ConnectorAccountCreationSchema_Field_builder{
+				DisplayName: "Organization role id (earlier connector)", Order: 4,
+				Description: "The earlier Tray.ai connector's role field, kept for its settings: an organization role id or name. " +
+					"Prefer Organization role; if both are set they must name the same role",
 				StringField: str(),
 			}.Build(),
 		},
@@ -74,7 +84,7 @@ func (u *userSyncer) CreateAccount(
 		// The baton CLI always asks for a random password; Tray has none to set.
 		logger(ctx).Debug("ignoring the requested credential: Tray.ai users sign in through their invitation or SSO")
 	}
-	role, err := u.newAccountRole(ctx, req.role)
+	role, err := u.newAccountRole(ctx, req)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -91,22 +101,55 @@ func (u *userSyncer) CreateAccount(
 	return u.create(ctx, req, role)
 }
 
-// newAccountRole is the organization role, named by id or name, a new
-// account is given: any but the Owner.
-func (u *userSyncer) newAccountRole(ctx context.Context, idOrName string) (client.Role, error) {
+// newAccountRole is the organization role a new account is given, named
+// by id or name in role or organizationRoleId (the earlier connector's
+// field), or the default: any but the Owner. When both fields are set they
+// must name the same role.
+func (u *userSyncer) newAccountRole(ctx context.Context, req accountRequest) (client.Role, error) {
 	roles, err := allOrgRoles(ctx, u.client)
 	if err != nil {
 		return client.Role{}, err
 	}
+	var role client.Role
+	switch {
+	case req.role != "" && req.legacyRole != "":
+		if role, err = orgRoleNamed(roles, accountFieldRole, req.role); err != nil {
+			return client.Role{}, err
+		}
+		legacy, err := orgRoleNamed(roles, accountFieldLegacyRoleID, req.legacyRole)
+		if err != nil {
+			return client.Role{}, err
+		}
+		if legacy.ID != role.ID {
+			return client.Role{}, errorf(codes.InvalidArgument,
+				"account profile role %q and organizationRoleId %q name different organization roles: set only role (organizationRoleId is the earlier connector's field for it)",
+				req.role, req.legacyRole)
+		}
+	case req.legacyRole != "":
+		role, err = orgRoleNamed(roles, accountFieldLegacyRoleID, req.legacyRole)
+	case req.role != "":
+		role, err = orgRoleNamed(roles, accountFieldRole, req.role)
+	default:
+		role, err = orgRoleNamed(roles, accountFieldRole, config.DefaultRoleName)
+	}
+	if err != nil {
+		return client.Role{}, err
+	}
+	if isOwnerName(role.Name) {
+		return client.Role{}, errorf(codes.InvalidArgument, "a new account cannot be the Owner: use Admin, Contributor or Viewer")
+	}
+	return role, nil
+}
+
+// orgRoleNamed finds the organization role an account profile field names
+// by id or, failing that, by name.
+func orgRoleNamed(roles []client.Role, field, idOrName string) (client.Role, error) {
 	role, ok := roleByID(roles, idOrName)
 	if !ok {
 		role, ok = roleByName(roles, idOrName)
 	}
 	if !ok {
-		return client.Role{}, errorf(codes.InvalidArgument, "account profile role %q is not an organization role: use one of %s", idOrName, roleNames(roles))
-	}
-	if isOwnerName(role.Name) {
-		return client.Role{}, errorf(codes.InvalidArgument, "a new account cannot be the Owner: use Admin, Contributor or Viewer")
+		return client.Role{}, errorf(codes.InvalidArgument, "account profile %s %q is not an organization role: use one of %s", field, idOrName, roleNames(roles))
 	}
 	return role, nil
 }
@@ -191,7 +234,10 @@ func alreadyExists(existing client.User) (connectorbuilder.CreateAccountResponse
 type accountRequest struct {
 	email string
 	name  string
-	role  string
+	// role and legacyRole are the role and organizationRoleId fields, as
+	// given (either may be empty).
+	role       string
+	legacyRole string
 }
 
 // parseAccountRequest reads the profile without trusting its types: a
@@ -202,7 +248,10 @@ func parseAccountRequest(info *v2.AccountInfo) (accountRequest, error) {
 		v, _ := rs.GetProfileStringValue(profile, k)
 		return strings.TrimSpace(v)
 	}
-	req := accountRequest{email: get(accountFieldEmail), name: get(accountFieldName), role: get(accountFieldRole)}
+	req := accountRequest{
+		email: get(accountFieldEmail), name: get(accountFieldName),
+		role: get(accountFieldRole), legacyRole: get(accountFieldLegacyRoleID),
+	}
 	if req.email == "" {
 		for _, e := range info.GetEmails() {
 			if e.GetAddress() != "" && (req.email == "" || e.GetIsPrimary()) {
@@ -221,9 +270,6 @@ func parseAccountRequest(info *v2.AccountInfo) (accountRequest, error) {
 	}
 	if req.name == "" {
 		req.name, _, _ = strings.Cut(req.email, "@")
-	}
-	if req.role == "" {
-		req.role = config.DefaultRoleName
 	}
 	return req, nil
 }

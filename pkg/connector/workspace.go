@@ -102,9 +102,16 @@ func workspaceResource(ws client.Workspace) (*v2.Resource, error) {
 		profileWorkspaceID:   ws.ID,
 		profileWorkspaceType: string(ws.Type),
 		profileDescription:   ws.Description,
+
+		legacyProfileWorkspaceID:          ws.ID,
+		legacyProfileWorkspaceName:        ws.Name,
+		legacyProfileWorkspaceType:        string(ws.Type),
+		legacyProfileWorkspaceDescription: ws.Description,
+		legacyProfileWorkspaceTaskLimit:   int64(0),
 	}
 	if ws.MonthlyTaskLimit != nil {
 		profile[profileTaskLimit] = *ws.MonthlyTaskLimit
+		profile[legacyProfileWorkspaceTaskLimit] = *ws.MonthlyTaskLimit
 	}
 	opts := []rs.ResourceOption{rs.WithResourceProfile(profile)}
 	desc := ws.Description
@@ -130,7 +137,8 @@ func workspaceTypeOf(r *v2.Resource) client.WorkspaceType {
 }
 
 // Entitlements: `member`, plus one entitlement per workspace role, whose
-// slug is the role's id (stable; names can change). The Organization
+// id ends in the role's id (stable; names can change) and whose slug is
+// the role's name, as the earlier connector showed it. The Organization
 // workspace has only `member`: roles there are the organization roles.
 func (w *workspaceSyncer) Entitlements(ctx context.Context, res *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Entitlement, *rs.SyncOpResults, error) {
 	wsName := res.GetDisplayName()
@@ -154,20 +162,28 @@ func (w *workspaceSyncer) Entitlements(ctx context.Context, res *v2.Resource, op
 	return out, nil, nil
 }
 
+// workspaceRoleEntitlement is a workspace role's entitlement. Its id is
+// keyed by the role's id; its slug, display name and description read as
+// the earlier Tray.ai connector's did (docs/migrating.md), so that an
+// organization moving to this connector sees the same entitlements.
 func (w *workspaceSyncer) workspaceRoleEntitlement(res *v2.Resource, role client.Role) *v2.Entitlement {
 	wsName := res.GetDisplayName()
 	roleName := roleDisplayName(role.Name, role.ID)
-	desc := fmt.Sprintf("Holds the %s role in the Tray.ai workspace %s", roleName, wsName)
+	desc := fmt.Sprintf("%s access to %s in tray.ai", roleName, wsName)
 	if isAdminRole(role) && w.implicitAccess {
 		desc += ". Organization Owners and Admins hold it in every workspace through their organization role, which is where their access is revoked"
 	}
-	return ent.NewAssignmentEntitlement(res, role.ID,
+	e := ent.NewAssignmentEntitlement(res, role.ID,
 		ent.WithGrantableTo(userResourceType),
-		ent.WithDisplayName(fmt.Sprintf("%s in workspace %s", roleName, wsName)),
+		ent.WithDisplayName(fmt.Sprintf("%s workspace %s", wsName, roleName)),
 		ent.WithDescription(desc),
 		// One role per member per workspace.
 		ent.WithExclusionGroupOrder("trayai-workspace-role:"+res.GetId().GetResource(), rankOf(role.Name)),
 	)
+	// The slug is only shown: provisioning reads the role id from the
+	// entitlement's id (entitlementSlug), never from the slug.
+	e.SetSlug(roleName)
+	return e
 }
 
 // workspaceRoles returns a workspace's roles, once per sync. A 403 is

@@ -266,7 +266,9 @@ func (w *workspaceSyncer) resolveWorkspaceEntitlement(ctx context.Context, e *v2
 }
 
 // entitlementSlug is the part of the entitlement id after
-// "<resource type>:<resource id>:", which is how the SDK builds it.
+// "<resource type>:<resource id>:", which is how the SDK builds it: `member`
+// or a role's id. It is read from the id, not from the entitlement's Slug
+// field, which for a role is the role's name (shown, not trusted).
 func entitlementSlug(e *v2.Entitlement) (string, error) {
 	slug, ok := strings.CutPrefix(e.GetId(), ent.NewEntitlementID(e.GetResource(), ""))
 	if !ok || slug == "" {

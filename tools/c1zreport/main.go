@@ -91,14 +91,14 @@ func report(w io.Writer, got harness.Contents, maxNames int) {
 		fmt.Fprintf(w, "  %s (%s): %d members\n", ws.GetDisplayName(), typ, len(holders[member]))
 		var roleEnts []*v2.Entitlement
 		for _, e := range got.Entitlements {
-			if e.GetResource().GetId().GetResource() == ws.GetId().GetResource() && e.GetSlug() != "member" {
+			if e.GetResource().GetId().GetResource() == ws.GetId().GetResource() && e.GetId() != member {
 				roleEnts = append(roleEnts, e)
 			}
 		}
-		sort.Slice(roleEnts, func(i, j int) bool { return roleEnts[i].GetDisplayName() < roleEnts[j].GetDisplayName() })
+		sort.Slice(roleEnts, func(i, j int) bool { return roleEnts[i].GetSlug() < roleEnts[j].GetSlug() })
 		for _, e := range roleEnts {
-			role := strings.SplitN(e.GetDisplayName(), " in workspace ", 2)[0]
-			fmt.Fprintf(w, "      %-12s %3d  %s\n", role, len(holders[e.GetId()]), names(e.GetId()))
+			// A workspace role's slug is its name.
+			fmt.Fprintf(w, "      %-12s %3d  %s\n", e.GetSlug(), len(holders[e.GetId()]), names(e.GetId()))
 		}
 	}
 }
