@@ -25,12 +25,10 @@ func Supervise(ctx context.Context) (int, bool) {
 	if err != nil {
 		return 0, false
 	}
-	journal, err := os.CreateTemp("", "baton-trayai-outcome-*")
+	path, err := newJournal()
 	if err != nil {
 		return 0, false
 	}
-	path := journal.Name()
-	_ = journal.Close()
 	defer os.Remove(path)
 
 	worker := exec.CommandContext(ctx, exe, os.Args[1:]...) //nolint:gosec // the same binary, with the arguments it was given
@@ -39,23 +37,9 @@ func Supervise(ctx context.Context) (int, bool) {
 	if err := worker.Start(); err != nil {
 		return 0, false
 	}
-	// The worker handles signals as the SDK does; the supervisor only
-	// passes them on, so that stopping a run works as it always has.
-	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	stopped := make(chan syscall.Signal, 1)
-	go func() {
-		for s := range signals {
-			select {
-			case stopped <- s.(syscall.Signal):
-			default:
-			}
-			_ = worker.Process.Signal(s)
-		}
-	}()
+	stopped, stopForwarding := forwardSignals(worker.Process)
 	status, note := exitStatus(worker.Wait())
-	signal.Stop(signals)
-	close(signals)
+	stopForwarding()
 	records, err := Read(path)
 	if err != nil {
 		records = Records{}
@@ -80,6 +64,41 @@ func Supervise(ctx context.Context) (int, bool) {
 		}
 	}
 	return code, true
+}
+
+// newJournal creates the empty file the worker writes its records to and
+// returns its path.
+func newJournal() (string, error) {
+	journal, err := os.CreateTemp("", "baton-trayai-outcome-*")
+	if err != nil {
+		return "", err
+	}
+	path := journal.Name()
+	_ = journal.Close()
+	return path, nil
+}
+
+// forwardSignals passes the stop signals this process gets on to the
+// worker: the worker handles them as the SDK does, so that stopping a run
+// works as it always has. It returns a channel holding the first signal
+// forwarded, and a func that ends the forwarding.
+func forwardSignals(worker *os.Process) (<-chan syscall.Signal, func()) {
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	first := make(chan syscall.Signal, 1)
+	go func() {
+		for s := range signals {
+			select {
+			case first <- s.(syscall.Signal):
+			default:
+			}
+			_ = worker.Signal(s)
+		}
+	}()
+	return first, func() {
+		signal.Stop(signals)
+		close(signals)
+	}
 }
 
 // exitStatus is the worker's exit code; a worker killed by a signal exits
