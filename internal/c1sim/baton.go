@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -265,95 +266,160 @@ func (b *batonService) FinishTask(_ context.Context, req *v1.BatonServiceFinishT
 	return &v1.BatonServiceFinishTaskResponse{}, nil
 }
 
+// uploadStream is the server side of an UploadAsset call.
+type uploadStream = grpc.ClientStreamingServer[v1.BatonServiceUploadAssetRequest, v1.BatonServiceUploadAssetResponse]
+
 // UploadAsset receives one asset: a metadata message naming the task, data
 // chunks, and an EOF message with the sha256 of the whole. The bytes are
 // kept in UploadDir()/TASKID.N once the checksum matches.
-func (b *batonService) UploadAsset(stream grpc.ClientStreamingServer[v1.BatonServiceUploadAssetRequest, v1.BatonServiceUploadAssetResponse]) error {
+func (b *batonService) UploadAsset(stream uploadStream) error {
 	s := b.s
-	first, err := stream.Recv()
-	if errors.Is(err, io.EOF) {
-		return status.Error(codes.InvalidArgument, "c1sim: empty upload stream")
-	}
+	md, err := s.receiveUploadMetadata(stream)
 	if err != nil {
 		return err
 	}
-	if err := s.validate(first); err != nil {
+	taskID := md.GetTaskId()
+	t, seq, err := s.nextUploadSeq(taskID)
+	if err != nil {
 		return err
+	}
+	p, err := newPartialUpload(s.uploadDir, taskID)
+	if err != nil {
+		return err
+	}
+	defer p.discard()
+	eof, err := s.receiveUploadData(stream, p)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(s.uploadDir, fmt.Sprintf("%s.%d", taskID, seq))
+	sum, err := p.keep(eof.GetSha256Checksum(), path)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	t.uploads = append(t.uploads, Upload{
+		At: time.Now(), TaskID: taskID, HostID: md.GetHostId(), Seq: seq,
+		Path: path, Size: p.size, SHA256: sum, Chunks: p.chunks,
+	})
+	s.notifyLocked()
+	s.mu.Unlock()
+	return stream.SendAndClose(&v1.BatonServiceUploadAssetResponse{})
+}
+
+// receiveUploadMetadata reads the first message of an upload, which must be
+// the metadata naming the task.
+func (s *Server) receiveUploadMetadata(stream uploadStream) (*v1.BatonServiceUploadAssetRequest_UploadMetadata, error) {
+	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return nil, status.Error(codes.InvalidArgument, "c1sim: empty upload stream")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.validate(first); err != nil {
+		return nil, err
 	}
 	md := first.GetMetadata()
 	if md == nil {
-		return status.Error(codes.InvalidArgument, "c1sim: the first upload message must be metadata")
+		return nil, status.Error(codes.InvalidArgument, "c1sim: the first upload message must be metadata")
 	}
-	taskID := md.GetTaskId()
+	return md, nil
+}
+
+// nextUploadSeq numbers a new upload of a known task from 1, so that every
+// upload of the task keeps a file of its own.
+func (s *Server) nextUploadSeq(taskID string) (*taskState, int, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	t := s.tasks[taskID]
-	var seq int
-	if t != nil {
-		t.uploadSeq++
-		seq = t.uploadSeq
-	}
-	s.mu.Unlock()
 	if t == nil {
-		return status.Errorf(codes.NotFound, "c1sim: upload for unknown task %s", taskID)
+		return nil, 0, status.Errorf(codes.NotFound, "c1sim: upload for unknown task %s", taskID)
 	}
-	f, err := os.CreateTemp(s.uploadDir, ".partial-"+taskID+"-*")
-	if err != nil {
-		return status.Errorf(codes.Internal, "c1sim: %v", err)
-	}
-	kept := false
-	defer func() {
-		if !kept {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	h := sha256.New()
-	w := io.MultiWriter(f, h)
-	var size int64
-	chunks := 0
+	t.uploadSeq++
+	return t, t.uploadSeq, nil
+}
+
+// receiveUploadData writes the data messages of an upload to p until the
+// EOF message, which it returns.
+func (s *Server) receiveUploadData(stream uploadStream, p *partialUpload) (*v1.BatonServiceUploadAssetRequest_UploadEOF, error) {
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return status.Error(codes.InvalidArgument, "c1sim: upload stream ended without an EOF message")
+			return nil, status.Error(codes.InvalidArgument, "c1sim: upload stream ended without an EOF message")
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := s.validate(msg); err != nil {
-			return err
+			return nil, err
 		}
 		switch {
 		case msg.HasData():
-			n, err := w.Write(msg.GetData().GetData())
-			if err != nil {
-				return status.Errorf(codes.Internal, "c1sim: %v", err)
+			if err := p.write(msg.GetData().GetData()); err != nil {
+				return nil, err
 			}
-			size += int64(n)
-			chunks++
 		case msg.HasEof():
-			sum := h.Sum(nil)
-			if subtle.ConstantTimeCompare(sum, msg.GetEof().GetSha256Checksum()) != 1 {
-				return status.Errorf(codes.InvalidArgument, "c1sim: upload sha256 %x does not match the EOF checksum %x", sum, msg.GetEof().GetSha256Checksum())
-			}
-			if err := f.Close(); err != nil {
-				return status.Errorf(codes.Internal, "c1sim: %v", err)
-			}
-			path := filepath.Join(s.uploadDir, fmt.Sprintf("%s.%d", taskID, seq))
-			if err := os.Rename(f.Name(), path); err != nil {
-				return status.Errorf(codes.Internal, "c1sim: %v", err)
-			}
-			kept = true
-			s.mu.Lock()
-			t.uploads = append(t.uploads, Upload{
-				At: time.Now(), TaskID: taskID, HostID: md.GetHostId(), Seq: seq,
-				Path: path, Size: size, SHA256: sum, Chunks: chunks,
-			})
-			s.notifyLocked()
-			s.mu.Unlock()
-			return stream.SendAndClose(&v1.BatonServiceUploadAssetResponse{})
+			return msg.GetEof(), nil
 		default:
-			return status.Error(codes.InvalidArgument, "c1sim: a second metadata message in one upload")
+			return nil, status.Error(codes.InvalidArgument, "c1sim: a second metadata message in one upload")
 		}
+	}
+}
+
+// partialUpload is an asset being received: a temporary file that only
+// takes its final name once the checksum matches, so that UploadDir never
+// shows a torn or corrupt upload.
+type partialUpload struct {
+	f      *os.File
+	h      hash.Hash
+	w      io.Writer
+	size   int64
+	chunks int
+	kept   bool
+}
+
+func newPartialUpload(dir, taskID string) (*partialUpload, error) {
+	f, err := os.CreateTemp(dir, ".partial-"+taskID+"-*")
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "c1sim: %v", err)
+	}
+	h := sha256.New()
+	return &partialUpload{f: f, h: h, w: io.MultiWriter(f, h)}, nil
+}
+
+// write appends one data chunk.
+func (p *partialUpload) write(data []byte) error {
+	n, err := p.w.Write(data)
+	if err != nil {
+		return status.Errorf(codes.Internal, "c1sim: %v", err)
+	}
+	p.size += int64(n)
+	p.chunks++
+	return nil
+}
+
+// keep moves the upload to path if its sha256 is want, and returns the sum.
+func (p *partialUpload) keep(want []byte, path string) ([]byte, error) {
+	sum := p.h.Sum(nil)
+	if subtle.ConstantTimeCompare(sum, want) != 1 {
+		return nil, status.Errorf(codes.InvalidArgument, "c1sim: upload sha256 %x does not match the EOF checksum %x", sum, want)
+	}
+	if err := p.f.Close(); err != nil {
+		return nil, status.Errorf(codes.Internal, "c1sim: %v", err)
+	}
+	if err := os.Rename(p.f.Name(), path); err != nil {
+		return nil, status.Errorf(codes.Internal, "c1sim: %v", err)
+	}
+	p.kept = true
+	return sum, nil
+}
+
+// discard removes the temporary file unless keep moved it.
+func (p *partialUpload) discard() {
+	if !p.kept {
+		_ = p.f.Close()
+		_ = os.Remove(p.f.Name())
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strings"
 	"time"
 )
@@ -174,6 +175,32 @@ func verifyAssertion(jws string, r assertionRules, now time.Time) (*assertion, e
 	if len(parts) != 3 {
 		return nil, fmt.Errorf("client_assertion is not a compact JWS (%d parts)", len(parts))
 	}
+	header, err := verifySignedHeader(parts, r.key)
+	if err != nil {
+		return nil, err
+	}
+	nonce, _ := header["nonce"].(string)
+	if nonce == "" {
+		return nil, errors.New("protected header has no nonce")
+	}
+	claims, all, err := decodeClaims(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	if err := claims.checkParties(r); err != nil {
+		return nil, err
+	}
+	exp, err := claims.checkValidity(r, now)
+	if err != nil {
+		return nil, err
+	}
+	return &assertion{nonce: nonce, header: header, claims: all, exp: exp}, nil
+}
+
+// verifySignedHeader decodes the protected header of a compact JWS split at
+// its dots, requires EdDSA without critical extensions (which the stand-in
+// could not honour), and verifies the signature with key.
+func verifySignedHeader(parts []string, key ed25519.PublicKey) (map[string]any, error) {
 	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
 	if err != nil {
 		return nil, fmt.Errorf("protected header is not base64url: %w", err)
@@ -192,66 +219,79 @@ func verifyAssertion(jws string, r assertionRules, now time.Time) (*assertion, e
 	if err != nil {
 		return nil, fmt.Errorf("signature is not base64url: %w", err)
 	}
-	if !ed25519.Verify(r.key, []byte(parts[0]+"."+parts[1]), sig) {
+	if !ed25519.Verify(key, []byte(parts[0]+"."+parts[1]), sig) {
 		return nil, errors.New("signature does not verify with the client's public key")
 	}
-	nonce, _ := header["nonce"].(string)
-	if nonce == "" {
-		return nil, errors.New("protected header has no nonce")
-	}
-	cb, err := base64.RawURLEncoding.DecodeString(parts[1])
+	return header, nil
+}
+
+// assertionClaims are the registered JWT claims the stand-in checks. Times
+// are pointers so that a missing claim differs from 0.
+type assertionClaims struct {
+	Iss string   `json:"iss"`
+	Sub string   `json:"sub"`
+	Aud audience `json:"aud"`
+	Exp *float64 `json:"exp"`
+	Nbf *float64 `json:"nbf"`
+	Iat *float64 `json:"iat"`
+}
+
+// decodeClaims decodes the base64url payload of a JWS into the claims the
+// stand-in checks and into every claim (kept for tests to inspect).
+func decodeClaims(payload string) (assertionClaims, map[string]any, error) {
+	var claims assertionClaims
+	cb, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
-		return nil, fmt.Errorf("payload is not base64url: %w", err)
-	}
-	var claims struct {
-		Iss string   `json:"iss"`
-		Sub string   `json:"sub"`
-		Aud audience `json:"aud"`
-		Exp *float64 `json:"exp"`
-		Nbf *float64 `json:"nbf"`
-		Iat *float64 `json:"iat"`
+		return claims, nil, fmt.Errorf("payload is not base64url: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(cb))
 	if err := dec.Decode(&claims); err != nil {
-		return nil, fmt.Errorf("claims are not a JWT claims set: %w", err)
+		return claims, nil, fmt.Errorf("claims are not a JWT claims set: %w", err)
 	}
 	var all map[string]any
 	_ = json.Unmarshal(cb, &all)
-	if claims.Iss != r.clientID {
-		return nil, fmt.Errorf("iss %q is not the client id", claims.Iss)
+	return claims, all, nil
+}
+
+// checkParties requires the client to assert its own identity (iss and sub)
+// to this tenant (aud).
+func (c assertionClaims) checkParties(r assertionRules) error {
+	if c.Iss != r.clientID {
+		return fmt.Errorf("iss %q is not the client id", c.Iss)
 	}
-	if claims.Sub != r.clientID {
-		return nil, fmt.Errorf("sub %q is not the client id", claims.Sub)
+	if c.Sub != r.clientID {
+		return fmt.Errorf("sub %q is not the client id", c.Sub)
 	}
-	audOK := false
-	for _, a := range claims.Aud {
-		if a == r.audience {
-			audOK = true
-		}
+	if !slices.Contains(c.Aud, r.audience) {
+		return fmt.Errorf("aud %q does not name %q", []string(c.Aud), r.audience)
 	}
-	if !audOK {
-		return nil, fmt.Errorf("aud %q does not name %q", []string(claims.Aud), r.audience)
+	return nil
+}
+
+// checkValidity requires exp and nbf to bracket now (give or take the
+// leeway), a lifetime no longer than the rules allow, and no iat in the
+// future. It returns exp, until which the nonce must not be reused.
+func (c assertionClaims) checkValidity(r assertionRules, now time.Time) (time.Time, error) {
+	if c.Exp == nil {
+		return time.Time{}, errors.New("no exp claim")
 	}
-	if claims.Exp == nil {
-		return nil, errors.New("no exp claim")
+	if c.Nbf == nil {
+		return time.Time{}, errors.New("no nbf claim")
 	}
-	if claims.Nbf == nil {
-		return nil, errors.New("no nbf claim")
-	}
-	exp, nbf := unixTime(*claims.Exp), unixTime(*claims.Nbf)
+	exp, nbf := unixTime(*c.Exp), unixTime(*c.Nbf)
 	if !now.Before(exp.Add(r.leeway)) {
-		return nil, fmt.Errorf("assertion expired at %s", exp.UTC().Format(time.RFC3339))
+		return time.Time{}, fmt.Errorf("assertion expired at %s", exp.UTC().Format(time.RFC3339))
 	}
 	if now.Add(r.leeway).Before(nbf) {
-		return nil, fmt.Errorf("assertion not valid before %s", nbf.UTC().Format(time.RFC3339))
+		return time.Time{}, fmt.Errorf("assertion not valid before %s", nbf.UTC().Format(time.RFC3339))
 	}
 	if exp.After(now.Add(r.maxLifetime + r.leeway)) {
-		return nil, fmt.Errorf("assertion lives until %s, more than %s from now", exp.UTC().Format(time.RFC3339), r.maxLifetime)
+		return time.Time{}, fmt.Errorf("assertion lives until %s, more than %s from now", exp.UTC().Format(time.RFC3339), r.maxLifetime)
 	}
-	if claims.Iat != nil && unixTime(*claims.Iat).After(now.Add(r.leeway)) {
-		return nil, errors.New("assertion issued in the future")
+	if c.Iat != nil && unixTime(*c.Iat).After(now.Add(r.leeway)) {
+		return time.Time{}, errors.New("assertion issued in the future")
 	}
-	return &assertion{nonce: nonce, header: header, claims: all, exp: exp}, nil
+	return exp, nil
 }
 
 func unixTime(f float64) time.Time {

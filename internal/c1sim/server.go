@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,6 +118,36 @@ type Server struct {
 
 // Start starts a stand-in on 127.0.0.1 with a random port.
 func Start(opts Options) (*Server, error) {
+	s := newServer(opts)
+	ok := false
+	defer func() {
+		// A failed start must not leave its temporary directory behind.
+		if !ok && s.ownDir {
+			_ = os.RemoveAll(s.dir)
+		}
+	}()
+	if err := s.makeDirs(); err != nil {
+		return nil, err
+	}
+	if err := s.writeCABundle(); err != nil {
+		return nil, err
+	}
+	_, encKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	s.encKey = encKey
+	ln, cert, err := s.listen()
+	if err != nil {
+		return nil, err
+	}
+	s.serve(ln, cert)
+	ok = true
+	return s, nil
+}
+
+// newServer is a Server with the defaults the Options document filled in.
+func newServer(opts Options) *Server {
 	s := &Server{
 		opts:    opts,
 		changed: make(chan struct{}),
@@ -150,50 +181,53 @@ func Start(opts Options) (*Server, error) {
 	if s.opts.MaxRecordBody == 0 {
 		s.opts.MaxRecordBody = 64 << 20
 	}
+	return s
+}
 
-	ok := false
-	s.dir = opts.Dir
+// makeDirs sets up the server's directory (a temporary one of its own when
+// Options.Dir is empty) and the upload directory inside it.
+func (s *Server) makeDirs() error {
+	s.dir = s.opts.Dir
 	if s.dir == "" {
 		d, err := os.MkdirTemp("", "c1sim-")
 		if err != nil {
-			return nil, fmt.Errorf("c1sim: temp dir: %w", err)
+			return fmt.Errorf("c1sim: temp dir: %w", err)
 		}
 		s.dir, s.ownDir = d, true
-		defer func() {
-			if !ok {
-				_ = os.RemoveAll(d)
-			}
-		}()
 	}
 	s.uploadDir = filepath.Join(s.dir, "uploads")
 	if err := os.MkdirAll(s.uploadDir, 0o700); err != nil {
-		return nil, fmt.Errorf("c1sim: upload dir: %w", err)
+		return fmt.Errorf("c1sim: upload dir: %w", err)
 	}
+	return nil
+}
 
-	s.ca = opts.CA
+// writeCABundle writes the file a client trusts: the server's CA (a new one
+// unless Options.CA is shared) followed by Options.ExtraRootsPEM.
+func (s *Server) writeCABundle() error {
+	s.ca = s.opts.CA
 	if s.ca == nil {
 		ca, err := NewCA(s.dir)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.ca = ca
 	}
 	s.caFile = filepath.Join(s.dir, "c1sim-ca-bundle.pem")
-	bundle := append(s.ca.PEM(), opts.ExtraRootsPEM...)
+	bundle := append(s.ca.PEM(), s.opts.ExtraRootsPEM...)
 	if err := os.WriteFile(s.caFile, bundle, 0o600); err != nil {
-		return nil, fmt.Errorf("c1sim: write CA bundle: %w", err)
+		return fmt.Errorf("c1sim: write CA bundle: %w", err)
 	}
+	return nil
+}
 
-	_, encKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	s.encKey = encKey
-
+// listen opens the listener first because the default tenant host is its
+// address: the credentials and the server certificate both name the tenant.
+func (s *Server) listen() (net.Listener, tls.Certificate, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("c1sim: listen: %w", err)
+		return nil, tls.Certificate{}, fmt.Errorf("c1sim: listen: %w", err)
 	}
 	s.addr = ln.Addr().String()
 	tenant := s.opts.TenantHost
@@ -203,7 +237,7 @@ func Start(opts Options) (*Server, error) {
 	s.creds, err = NewCredentials(s.opts.ClientName, tenant)
 	if err != nil {
 		_ = ln.Close()
-		return nil, err
+		return nil, tls.Certificate{}, err
 	}
 	tenantName := tenant
 	if h, _, err := net.SplitHostPort(tenant); err == nil {
@@ -212,9 +246,14 @@ func Start(opts Options) (*Server, error) {
 	cert, err := s.ca.issue(tenantName)
 	if err != nil {
 		_ = ln.Close()
-		return nil, err
+		return nil, tls.Certificate{}, err
 	}
+	return ln, cert, nil
+}
 
+// serve answers the BatonService and the token endpoint on ln in the
+// background.
+func (s *Server) serve(ln net.Listener, cert tls.Certificate) {
 	s.grpcSrv = grpc.NewServer(
 		grpc.UnaryInterceptor(s.unaryInterceptor),
 		grpc.StreamInterceptor(s.streamInterceptor),
@@ -237,8 +276,6 @@ func Start(opts Options) (*Server, error) {
 		// exchange.
 		_ = s.httpSrv.ServeTLS(gateListener{Listener: ln, s: s}, "", "")
 	}()
-	ok = true
-	return s, nil
 }
 
 // Close stops the stand-in, waits for the requests in flight and removes its
@@ -351,81 +388,130 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) (int, string
 		http.NotFound(w, r)
 		return http.StatusNotFound, "no such endpoint"
 	}
+	if injected := s.countTokenRequest(); injected != 0 {
+		writeOAuthError(w, injected, oauthTemporarilyUnavailable, "c1sim: injected failure")
+		return injected, "injected failure"
+	}
+	form, rej := s.readTokenForm(w, r)
+	if rej != nil {
+		return s.rejectToken(w, *rej)
+	}
+	now := time.Now()
+	a, err := verifyAssertion(form.Get("client_assertion"), s.assertionRules(), now)
+	if err != nil {
+		return s.rejectToken(w, tokenRejection{http.StatusUnauthorized, oauthInvalidClient, "client assertion rejected: " + err.Error()})
+	}
+	token := "c1sim_at_" + randomString(32)
+	if !s.issueToken(token, a, now) {
+		return s.rejectToken(w, tokenRejection{http.StatusUnauthorized, oauthInvalidClient, "client assertion rejected: nonce replayed"})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"access_token": token,
+		"token_type":   "Bearer",
+		"expires_in":   int(s.opts.TokenTTL / time.Second),
+	})
+	return http.StatusOK, "issued an access token"
+}
+
+// OAuth error codes of token answers (RFC 6749).
+const (
+	oauthInvalidRequest         = "invalid_request"
+	oauthInvalidClient          = "invalid_client"
+	oauthUnsupportedGrantType   = "unsupported_grant_type"
+	oauthTemporarilyUnavailable = "temporarily_unavailable"
+)
+
+// tokenRejection is an OAuth error answer to a token request: the HTTP
+// status, the OAuth error code and the description (also the record's note).
+type tokenRejection struct {
+	code    int
+	errCode string
+	why     string
+}
+
+// countTokenRequest counts a token request and returns the status of an
+// injected failure to answer it with, or 0.
+func (s *Server) countTokenRequest() int {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.stats.TokenRequests++
 	injected := takeTokenFailure(&s.tokenFailures)
 	if injected != 0 {
 		s.stats.TokenFailuresInjected++
 	}
+	return injected
+}
+
+// rejectToken counts and writes a rejection.
+func (s *Server) rejectToken(w http.ResponseWriter, rej tokenRejection) (int, string) {
+	s.mu.Lock()
+	s.stats.TokenRejected++
 	s.mu.Unlock()
-	if injected != 0 {
-		writeOAuthError(w, injected, "temporarily_unavailable", "c1sim: injected failure")
-		return injected, "injected failure"
-	}
-	reject := func(code int, errCode, why string) (int, string) {
-		s.mu.Lock()
-		s.stats.TokenRejected++
-		s.mu.Unlock()
-		writeOAuthError(w, code, errCode, why)
-		return code, why
-	}
+	writeOAuthError(w, rej.code, rej.errCode, rej.why)
+	return rej.code, rej.why
+}
+
+// readTokenForm reads the form of a token request and checks everything
+// in it but the assertion: the shape of a client-credentials request with a
+// JWT bearer assertion from the known client.
+func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, *tokenRejection) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return reject(http.StatusMethodNotAllowed, "invalid_request", "method "+r.Method+" is not POST")
+		return nil, &tokenRejection{http.StatusMethodNotAllowed, oauthInvalidRequest, "method " + r.Method + " is not POST"}
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/x-www-form-urlencoded" {
-		return reject(http.StatusBadRequest, "invalid_request", "content type "+ct+" is not application/x-www-form-urlencoded")
+		return nil, &tokenRejection{http.StatusBadRequest, oauthInvalidRequest, "content type " + ct + " is not application/x-www-form-urlencoded"}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
-		return reject(http.StatusBadRequest, "invalid_request", "unreadable form: "+err.Error())
+		return nil, &tokenRejection{http.StatusBadRequest, oauthInvalidRequest, "unreadable form: " + err.Error()}
 	}
 	form := r.PostForm
 	if gt := form.Get("grant_type"); gt != "client_credentials" {
-		return reject(http.StatusBadRequest, "unsupported_grant_type", "grant_type "+gt+" is not client_credentials")
+		return nil, &tokenRejection{http.StatusBadRequest, oauthUnsupportedGrantType, "grant_type " + gt + " is not client_credentials"}
 	}
 	if at := form.Get("client_assertion_type"); at != AssertionType {
-		return reject(http.StatusBadRequest, "invalid_request", "client_assertion_type "+at+" is not "+AssertionType)
+		return nil, &tokenRejection{http.StatusBadRequest, oauthInvalidRequest, "client_assertion_type " + at + " is not " + AssertionType}
 	}
 	if id := form.Get("client_id"); id != s.creds.ClientID {
-		return reject(http.StatusUnauthorized, "invalid_client", "unknown client_id "+id)
+		return nil, &tokenRejection{http.StatusUnauthorized, oauthInvalidClient, "unknown client_id " + id}
 	}
-	now := time.Now()
-	a, err := verifyAssertion(form.Get("client_assertion"), assertionRules{
+	return form, nil
+}
+
+// assertionRules are the server's rules for the client assertion.
+func (s *Server) assertionRules() assertionRules {
+	return assertionRules{
 		clientID:    s.creds.ClientID,
 		audience:    s.creds.Audience(),
 		key:         s.creds.PublicKey,
 		leeway:      s.opts.AssertionLeeway,
 		maxLifetime: s.opts.AssertionMaxLifetime,
-	}, now)
-	if err != nil {
-		return reject(http.StatusUnauthorized, "invalid_client", "client assertion rejected: "+err.Error())
 	}
-	token := "c1sim_at_" + randomString(32)
-	ttl := s.opts.TokenTTL
+}
+
+// issueToken records token as live for Options.TokenTTL, unless the
+// assertion's nonce was seen before (a replayed assertion). Nonces are kept
+// only until their assertion has expired: a replay after that fails the exp
+// check anyway.
+func (s *Server) issueToken(token string, a *assertion, now time.Time) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	for n, exp := range s.nonces {
 		if now.After(exp.Add(s.opts.AssertionLeeway)) {
 			delete(s.nonces, n)
 		}
 	}
 	if _, seen := s.nonces[a.nonce]; seen {
-		s.mu.Unlock()
-		return reject(http.StatusUnauthorized, "invalid_client", "client assertion rejected: nonce replayed")
+		return false
 	}
 	s.nonces[a.nonce] = a.exp
-	s.tokens[token] = now.Add(ttl)
+	s.tokens[token] = now.Add(s.opts.TokenTTL)
 	s.stats.TokensIssued++
-	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"access_token": token,
-		"token_type":   "Bearer",
-		"expires_in":   int(ttl / time.Second),
-	})
-	return http.StatusOK, "issued an access token"
+	return true
 }
 
 func writeOAuthError(w http.ResponseWriter, code int, errCode, desc string) {

@@ -125,47 +125,57 @@ type probe struct {
 	} `yaml:"httpGet"`
 }
 
+// rawDeployment is the part of a Deployment manifest the connector's
+// container is read from.
+type rawDeployment struct {
+	Spec struct {
+		Template struct {
+			Spec struct {
+				Containers []rawContainer `yaml:"containers"`
+				Volumes    []rawVolume    `yaml:"volumes"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+// rawContainer is a container of the pod template, as the manifest spells it.
+type rawContainer struct {
+	Image string `yaml:"image"`
+	Env   []struct {
+		Name  string  `yaml:"name"`
+		Value *string `yaml:"value"`
+	} `yaml:"env"`
+	EnvFrom []struct {
+		SecretRef struct {
+			Name string `yaml:"name"`
+		} `yaml:"secretRef"`
+	} `yaml:"envFrom"`
+	Ports []struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
+	} `yaml:"ports"`
+	LivenessProbe  probe `yaml:"livenessProbe"`
+	ReadinessProbe probe `yaml:"readinessProbe"`
+	Resources      struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+	} `yaml:"volumeMounts"`
+}
+
+// rawVolume is a volume of the pod template.
+type rawVolume struct {
+	Name     string `yaml:"name"`
+	EmptyDir *struct {
+		SizeLimit string `yaml:"sizeLimit"`
+	} `yaml:"emptyDir"`
+}
+
 func readDeployment(path string) (Deployment, error) {
-	var raw struct {
-		Spec struct {
-			Template struct {
-				Spec struct {
-					Containers []struct {
-						Image string `yaml:"image"`
-						Env   []struct {
-							Name  string  `yaml:"name"`
-							Value *string `yaml:"value"`
-						} `yaml:"env"`
-						EnvFrom []struct {
-							SecretRef struct {
-								Name string `yaml:"name"`
-							} `yaml:"secretRef"`
-						} `yaml:"envFrom"`
-						Ports []struct {
-							Name          string `yaml:"name"`
-							ContainerPort int    `yaml:"containerPort"`
-						} `yaml:"ports"`
-						LivenessProbe  probe `yaml:"livenessProbe"`
-						ReadinessProbe probe `yaml:"readinessProbe"`
-						Resources      struct {
-							Requests map[string]string `yaml:"requests"`
-							Limits   map[string]string `yaml:"limits"`
-						} `yaml:"resources"`
-						VolumeMounts []struct {
-							Name      string `yaml:"name"`
-							MountPath string `yaml:"mountPath"`
-						} `yaml:"volumeMounts"`
-					} `yaml:"containers"`
-					Volumes []struct {
-						Name     string `yaml:"name"`
-						EmptyDir *struct {
-							SizeLimit string `yaml:"sizeLimit"`
-						} `yaml:"emptyDir"`
-					} `yaml:"volumes"`
-				} `yaml:"spec"`
-			} `yaml:"template"`
-		} `yaml:"spec"`
-	}
+	var raw rawDeployment
 	if err := readYAML(path, &raw); err != nil {
 		return Deployment{}, err
 	}
@@ -173,41 +183,90 @@ func readDeployment(path string) (Deployment, error) {
 	if len(pod.Containers) != 1 {
 		return Deployment{}, fmt.Errorf("%s: want one container, found %d", path, len(pod.Containers))
 	}
-	c := pod.Containers[0]
-	d := Deployment{Image: c.Image, LivePath: c.LivenessProbe.HTTPGet.Path, ReadyPath: c.ReadinessProbe.HTTPGet.Path}
-	for _, e := range c.Env {
-		if e.Value == nil {
-			return Deployment{}, fmt.Errorf("%s: env %s has no literal value", path, e.Name)
-		}
-		d.Env = append(d.Env, EnvVar{Name: e.Name, Value: *e.Value})
+	d, err := pod.Containers[0].deployment(pod.Volumes)
+	if err != nil {
+		return Deployment{}, fmt.Errorf("%s: %w", path, err)
 	}
-	for _, f := range c.EnvFrom {
-		d.SecretRefs = append(d.SecretRefs, f.SecretRef.Name)
+	return d, nil
+}
+
+// deployment is what the container gets, given the pod's volumes.
+func (c *rawContainer) deployment(volumes []rawVolume) (Deployment, error) {
+	d := Deployment{
+		Image:      c.Image,
+		LivePath:   c.LivenessProbe.HTTPGet.Path,
+		ReadyPath:  c.ReadinessProbe.HTTPGet.Path,
+		SecretRefs: c.secretRefs(),
+		HealthPort: c.healthPort(),
 	}
 	var err error
+	if d.Env, err = c.literalEnv(); err != nil {
+		return Deployment{}, err
+	}
 	if d.MemoryRequest, err = Quantity(c.Resources.Requests["memory"]); err != nil {
-		return Deployment{}, fmt.Errorf("%s: memory request: %w", path, err)
+		return Deployment{}, fmt.Errorf("memory request: %w", err)
 	}
 	if d.MemoryLimit, err = Quantity(c.Resources.Limits["memory"]); err != nil {
-		return Deployment{}, fmt.Errorf("%s: memory limit: %w", path, err)
+		return Deployment{}, fmt.Errorf("memory limit: %w", err)
 	}
+	if d.TmpPath, d.TmpSizeLimit, err = c.emptyDirMount(volumes); err != nil {
+		return Deployment{}, err
+	}
+	return d, nil
+}
+
+// literalEnv is the container's env. Every entry must carry a literal value:
+// the tests and the benchmark cannot resolve a valueFrom.
+func (c *rawContainer) literalEnv() ([]EnvVar, error) {
+	var env []EnvVar
+	for _, e := range c.Env {
+		if e.Value == nil {
+			return nil, fmt.Errorf("env %s has no literal value", e.Name)
+		}
+		env = append(env, EnvVar{Name: e.Name, Value: *e.Value})
+	}
+	return env, nil
+}
+
+func (c *rawContainer) secretRefs() []string {
+	var refs []string
+	for _, f := range c.EnvFrom {
+		refs = append(refs, f.SecretRef.Name)
+	}
+	return refs
+}
+
+// healthPort is the container port the liveness probe names, by name or
+// by number; 0 if none.
+func (c *rawContainer) healthPort() int {
 	port := fmt.Sprint(c.LivenessProbe.HTTPGet.Port)
+	found := 0
 	for _, p := range c.Ports {
 		if p.Name == port || strconv.Itoa(p.ContainerPort) == port {
-			d.HealthPort = p.ContainerPort
+			found = p.ContainerPort
 		}
 	}
+	return found
+}
+
+// emptyDirMount is where the container mounts an emptyDir volume, and the
+// volume's size limit in bytes.
+func (c *rawContainer) emptyDirMount(volumes []rawVolume) (string, int64, error) {
+	var path string
+	var limit int64
 	for _, m := range c.VolumeMounts {
-		for _, v := range pod.Volumes {
-			if v.Name == m.Name && v.EmptyDir != nil {
-				d.TmpPath = m.MountPath
-				if d.TmpSizeLimit, err = Quantity(v.EmptyDir.SizeLimit); err != nil {
-					return Deployment{}, fmt.Errorf("%s: emptyDir size limit: %w", path, err)
-				}
+		for _, v := range volumes {
+			if v.Name != m.Name || v.EmptyDir == nil {
+				continue
+			}
+			path = m.MountPath
+			var err error
+			if limit, err = Quantity(v.EmptyDir.SizeLimit); err != nil {
+				return "", 0, fmt.Errorf("emptyDir size limit: %w", err)
 			}
 		}
 	}
-	return d, nil
+	return path, limit, nil
 }
 
 // Quantity reads a Kubernetes memory quantity ("512Mi", "1Gi", "128M")

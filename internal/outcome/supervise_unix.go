@@ -25,12 +25,10 @@ func Supervise(ctx context.Context) (int, bool) {
 	if err != nil {
 		return 0, false
 	}
-	journal, err := os.CreateTemp("", "baton-trayai-outcome-*")
+	path, err := newJournal()
 	if err != nil {
 		return 0, false
 	}
-	path := journal.Name()
-	_ = journal.Close()
 	defer os.Remove(path)
 
 	worker := exec.CommandContext(ctx, exe, os.Args[1:]...) //nolint:gosec // the same binary, with the arguments it was given
@@ -95,6 +93,18 @@ func decide(status int, note, journal string, stopped <-chan syscall.Signal) int
 		}
 	}
 	return code
+}
+
+// newJournal creates the empty file the worker writes its records to and
+// returns its path.
+func newJournal() (string, error) {
+	journal, err := os.CreateTemp("", "baton-trayai-outcome-*")
+	if err != nil {
+		return "", err
+	}
+	path := journal.Name()
+	_ = journal.Close()
+	return path, nil
 }
 
 // exitStatus is the worker's exit code; a worker killed by a signal exits

@@ -39,6 +39,24 @@ type oneShot struct {
 // 10 ms until they exit (a peak in a process's last milliseconds can
 // escape the sampler), and the peak disk use of its TMPDIR.
 func runBinary(ctx context.Context, o oneShot) (peaks, error) {
+	cmd := o.command(ctx)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return peaks{}, err
+	}
+	s := newPeakSampler()
+	go s.run(cmd.Process.Pid, o.tempDir)
+	werr := cmd.Wait()
+	close(s.done)
+	if werr != nil {
+		return peaks{}, fmt.Errorf("%s: %w\n%s", filepath.Base(o.binary), werr, out.String())
+	}
+	return s.peaks(), nil
+}
+
+// command is the binary's command line and environment for the run.
+func (o oneShot) command(ctx context.Context) *exec.Cmd {
 	args := append([]string{"--base-url", o.baseURL, "-f", o.c1z, "--log-level", "warn"}, o.extra...)
 	if o.clientRPS != 0 {
 		args = append(args, "--rate-limit", strconv.Itoa(o.clientRPS))
@@ -51,60 +69,69 @@ func runBinary(ctx context.Context, o oneShot) (peaks, error) {
 	if o.tempDir != "" {
 		cmd.Env = append(cmd.Env, "TMPDIR="+o.tempDir)
 	}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return peaks{}, err
-	}
-	var (
-		mu        sync.Mutex
-		seen      = map[int]float64{}
-		connector = map[int]bool{}
-		depth     = map[int]int{} // 0 for the binary, 1 for its children, …
-		tempPeak  float64
-		done      = make(chan struct{})
-	)
-	go func() {
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for n := 0; ; n++ {
-			if o.tempDir != "" && n%10 == 0 {
-				mb := diskUseMB(o.tempDir)
-				mu.Lock()
-				tempPeak = max(tempPeak, mb)
-				mu.Unlock()
-			}
-			for pid, d := range descendants(cmd.Process.Pid) {
-				mb := vmHWM(pid)
-				if mb == 0 {
-					continue
-				}
-				// Read on every sample: a child first seen between fork and
-				// exec still shows its parent's command line.
-				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-				mu.Lock()
-				depth[pid] = d
-				connector[pid] = connector[pid] || strings.Contains(string(cmdline), "_connector-service")
-				seen[pid] = max(seen[pid], mb)
-				mu.Unlock()
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
+	return cmd
+}
+
+// peakSampler keeps the peaks of a process tree seen so far.
+type peakSampler struct {
+	mu        sync.Mutex
+	seen      map[int]float64
+	connector map[int]bool
+	depth     map[int]int // 0 for the binary, 1 for its children, …
+	tempPeak  float64
+	done      chan struct{} // closed to stop sampling
+}
+
+func newPeakSampler() *peakSampler {
+	return &peakSampler{seen: map[int]float64{}, connector: map[int]bool{}, depth: map[int]int{}, done: make(chan struct{})}
+}
+
+// run samples the tree below root every 10 ms, and the disk use of
+// tempDir (when set) every 100 ms, until done is closed.
+func (s *peakSampler) run(root int, tempDir string) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for n := 0; ; n++ {
+		if tempDir != "" && n%10 == 0 {
+			mb := diskUseMB(tempDir)
+			s.mu.Lock()
+			s.tempPeak = max(s.tempPeak, mb)
+			s.mu.Unlock()
 		}
-	}()
-	werr := cmd.Wait()
-	close(done)
-	if werr != nil {
-		return peaks{}, fmt.Errorf("%s: %w\n%s", filepath.Base(o.binary), werr, out.String())
+		s.sampleTree(root)
+		select {
+		case <-s.done:
+			return
+		case <-tick.C:
+		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	p := attribute(seen, depth, connector)
-	p.TempMB = tempPeak
-	return p, nil
+}
+
+// sampleTree records the peak RSS of every process below root.
+func (s *peakSampler) sampleTree(root int) {
+	for pid, d := range descendants(root) {
+		mb := vmHWM(pid)
+		if mb == 0 {
+			continue
+		}
+		// Read on every sample: a child first seen between fork and
+		// exec still shows its parent's command line.
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		s.mu.Lock()
+		s.depth[pid] = d
+		s.connector[pid] = s.connector[pid] || strings.Contains(string(cmdline), "_connector-service")
+		s.seen[pid] = max(s.seen[pid], mb)
+		s.mu.Unlock()
+	}
+}
+
+// peaks attributes the peaks seen to the processes of a run.
+func (s *peakSampler) peaks() peaks {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := attribute(s.seen, s.depth, s.connector)
+	p.TempMB = s.tempPeak
+	return p
 }
 
 // diskUseMB is the disk space the files under dir take, as du and the

@@ -97,77 +97,132 @@ func RunService(ctx context.Context, cfg ServiceConfig) (ServiceResult, error) {
 	}
 	defer os.RemoveAll(dir)
 
+	svc := &service{cfg: cfg, sim: sim, c1: c1, dir: dir, cmd: serviceCommand(ctx, cfg, url, c1, dir)}
+	svc.cmd.Stdout, svc.cmd.Stderr = &svc.out, &svc.out
+	if cfg.MemoryLimit > 0 {
+		if svc.group, err = memcg.New(fmt.Sprintf("trayai-bench-%d", os.Getpid()), cfg.MemoryLimit); err != nil {
+			return ServiceResult{}, err
+		}
+		defer svc.group.Close()
+		svc.group.Enter(svc.cmd)
+	}
+	if err := svc.start(); err != nil {
+		return ServiceResult{}, err
+	}
+	defer svc.stop()
+	if _, err := c1.WaitHello(ctx, 1); err != nil {
+		return ServiceResult{}, fmt.Errorf("no Hello: %w\n%s", err, svc.out.String())
+	}
+	return svc.soak(ctx), nil
+}
+
+// service is the binary running in service mode during a soak, with the
+// simulators it talks to.
+type service struct {
+	cfg   ServiceConfig
+	sim   *traysim.Server
+	c1    *c1sim.Server
+	dir   string // the service's TMPDIR
+	cmd   *exec.Cmd
+	out   bytes.Buffer
+	group *memcg.Group  // nil without a memory limit
+	done  chan struct{} // closed once the service has exited
+}
+
+// serviceCommand is the binary in service mode, with the stand-in's
+// credentials, the simulated organization's token and TMPDIR dir.
+func serviceCommand(ctx context.Context, cfg ServiceConfig, url string, c1 *c1sim.Server, dir string) *exec.Cmd {
 	args := append([]string{"--base-url", url, "--log-level", "warn", "--rate-limit", strconv.Itoa(max(cfg.ClientRPS, 1))}, cfg.Args...)
 	cmd := exec.CommandContext(ctx, cfg.Binary, args...) //nolint:gosec // the binary under measurement, named on the command line
 	cmd.Env = append(append(append(os.Environ(), c1.Env()...), "BATON_AUTH_TOKEN="+traysim.AdminToken, "TMPDIR="+dir), cfg.Env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	var group *memcg.Group
-	if cfg.MemoryLimit > 0 {
-		if group, err = memcg.New(fmt.Sprintf("trayai-bench-%d", os.Getpid()), cfg.MemoryLimit); err != nil {
-			return ServiceResult{}, err
-		}
-		defer group.Close()
-		group.Enter(cmd)
-	}
-	if err := cmd.Start(); err != nil {
-		return ServiceResult{}, err
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
-	if _, err := c1.WaitHello(ctx, 1); err != nil {
-		return ServiceResult{}, fmt.Errorf("no Hello: %w\n%s", err, out.String())
-	}
+	return cmd
+}
 
-	res := ServiceResult{Config: cfg}
-	for n := 1; n <= cfg.Tasks; n++ {
-		shape := cfg.Shapes[(n-1)%len(cfg.Shapes)]
-		sim.SetShape(shape)
-		w := watch(cmd.Process.Pid, dir, group)
-		start := time.Now()
-		id := c1.EnqueueFullSync(c1sim.FullSync{SkipExpandGrants: !cfg.Expand})
-		taskCtx, cancel := context.WithCancel(ctx)
-		go func() {
-			select {
-			case <-done:
-				cancel()
-			case <-taskCtx.Done():
-			}
-		}()
-		f, err := c1.WaitFinished(taskCtx, id)
-		cancel()
-		s := w.stop()
-		s.N, s.Shape, s.Wall, s.OK = n, shape, time.Since(start), err == nil && f.Success
-		// The SDK removes a task's c1z after it sends FinishTask.
-		s.TempLeft = settledLeft(dir)
-		if ups := c1.Uploads(id); s.OK && len(ups) > 0 {
-			if got, err := harness.Read(ctx, ups[0].Path, dir); err == nil {
-				s.Resources, s.Grants = len(got.Resources), len(got.Grants)
-			}
-			for _, u := range ups {
-				_ = os.Remove(u.Path) // a soak keeps no uploads
-			}
-		}
+func (svc *service) start() error {
+	if err := svc.cmd.Start(); err != nil {
+		return err
+	}
+	svc.done = make(chan struct{})
+	go func() { _ = svc.cmd.Wait(); close(svc.done) }()
+	return nil
+}
+
+// stop ends the service as Kubernetes ends a pod: SIGTERM, and SIGKILL if
+// it has not exited after a grace period.
+func (svc *service) stop() {
+	_ = svc.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-svc.done:
+	case <-time.After(15 * time.Second):
+		_ = svc.cmd.Process.Kill()
+		<-svc.done
+	}
+}
+
+// soak hands the service its sync tasks one after the other, and stops
+// early when it exits.
+func (svc *service) soak(ctx context.Context) ServiceResult {
+	res := ServiceResult{Config: svc.cfg}
+	for n := 1; n <= svc.cfg.Tasks; n++ {
+		s, err := svc.runTask(ctx, n)
 		res.Tasks = append(res.Tasks, s)
 		if err != nil {
 			res.Exited = true
 			break
 		}
 	}
-	if group != nil {
-		res.OOMKills = group.OOMKills()
+	if svc.group != nil {
+		res.OOMKills = svc.group.OOMKills()
 	}
-	res.Output = out.String()
-	return res, nil
+	res.Output = svc.out.String()
+	return res
+}
+
+// runTask hands the service sync task n and measures it. The error says the
+// task never finished: the service exited (or ctx ended) first.
+func (svc *service) runTask(ctx context.Context, n int) (TaskSample, error) {
+	shape := svc.cfg.Shapes[(n-1)%len(svc.cfg.Shapes)]
+	svc.sim.SetShape(shape)
+	w := watch(svc.cmd.Process.Pid, svc.dir, svc.group)
+	start := time.Now()
+	id := svc.c1.EnqueueFullSync(c1sim.FullSync{SkipExpandGrants: !svc.cfg.Expand})
+	f, err := svc.waitFinished(ctx, id)
+	s := w.stop()
+	s.N, s.Shape, s.Wall, s.OK = n, shape, time.Since(start), err == nil && f.Success
+	// The SDK removes a task's c1z after it sends FinishTask.
+	s.TempLeft = settledLeft(svc.dir)
+	if ups := svc.c1.Uploads(id); s.OK && len(ups) > 0 {
+		s.Resources, s.Grants = tallyUploads(ctx, ups, svc.dir)
+	}
+	return s, err
+}
+
+// waitFinished waits for task id to finish, but no longer than the service
+// runs: a service that exited never finishes it.
+func (svc *service) waitFinished(ctx context.Context, id string) (*c1sim.Finished, error) {
+	taskCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-svc.done:
+			cancel()
+		case <-taskCtx.Done():
+		}
+	}()
+	return svc.c1.WaitFinished(taskCtx, id)
+}
+
+// tallyUploads returns the number of resources and of grants in the first
+// c1z a task uploaded, and removes the task's uploads: a soak keeps none.
+func tallyUploads(ctx context.Context, ups []c1sim.Upload, dir string) (int, int) {
+	got, err := harness.Read(ctx, ups[0].Path, dir)
+	for _, u := range ups {
+		_ = os.Remove(u.Path)
+	}
+	if err != nil {
+		return 0, 0
+	}
+	return len(got.Resources), len(got.Grants)
 }
 
 // watcher samples a service's processes during one task.

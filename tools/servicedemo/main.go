@@ -60,50 +60,80 @@ func run(binary, out string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	cmd, err := startService(ctx, binary, trayURL, c1, tmp, logFile)
+	if err != nil {
+		return err
+	}
+	if err := awaitHello(ctx, c1, logPath); err != nil {
+		return err
+	}
+	got, err := demoSync(ctx, c1, out, tmp)
+	if err != nil {
+		return err
+	}
+	if err := demoGrant(ctx, c1, tray, got); err != nil {
+		return err
+	}
+
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	sayf("==> Stopped the service with SIGTERM (%v); its log is %s\n", cmd.ProcessState, logPath)
+	return nil
+}
+
+// startService starts the binary in service mode against the stand-in and
+// the simulated organization, with provisioning on for the grant task.
+func startService(ctx context.Context, binary, trayURL string, c1 *c1sim.Server, tmp string, log *os.File) (*exec.Cmd, error) {
 	cmd := exec.CommandContext(ctx, binary, "--base-url", trayURL)
 	cmd.Env = append(append(os.Environ(), c1.Env()...), "BATON_AUTH_TOKEN="+traysim.AdminToken, "BATON_PROVISIONING=true",
 		"BATON_HOST_ID=servicedemo", "BATON_LOG_FORMAT=json", "TMPDIR="+tmp)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Stdout, cmd.Stderr = log, log
 	sayf("==> ConductorOne stand-in at %s; starting baton-trayai in service mode (client id %s)\n", c1.URL(), c1.ClientID())
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, err
 	}
+	return cmd, nil
+}
+
+// awaitHello waits for the connector's Hello and shows what it announced.
+func awaitHello(ctx context.Context, c1 *c1sim.Server, logPath string) error {
 	hello, err := c1.WaitHello(ctx, 1)
 	if err != nil {
 		return fmt.Errorf("no Hello from the connector (see %s): %w", logPath, err)
 	}
 	sayf("    Hello from host %q: %s, capabilities %s\n", hello.HostID, hello.ConnectorMetadata.GetDisplayName(),
 		capabilityNames(hello.Capabilities.GetConnectorCapabilities()))
+	return nil
+}
 
+// demoSync hands out a full sync task, keeps the c1z it uploads in out and
+// returns what it holds.
+func demoSync(ctx context.Context, c1 *c1sim.Server, out, tmp string) (harness.Contents, error) {
 	sayln("==> ConductorOne hands out a full sync task (skip_expand_grants, as ConductorOne sends it)")
 	sync := c1.EnqueueFullSync(c1sim.FullSync{SkipExpandGrants: true})
 	if err := finished(ctx, c1, sync); err != nil {
-		return err
+		return harness.Contents{}, err
 	}
 	ups := c1.Uploads(sync)
 	if len(ups) == 0 {
-		return errors.New("the sync task uploaded nothing")
+		return harness.Contents{}, errors.New("the sync task uploaded nothing")
 	}
 	uploaded := filepath.Join(out, "uploaded.c1z")
 	if err := copyFile(ups[0].Path, uploaded); err != nil {
-		return err
+		return harness.Contents{}, err
 	}
 	sayf("    received a c1z of %d bytes in %d chunk(s), sha256 verified: %s\n", ups[0].Size, ups[0].Chunks, uploaded)
-	got, err := harness.Read(ctx, uploaded, tmp)
-	if err != nil {
-		return err
-	}
+	return harness.Read(ctx, uploaded, tmp)
+}
 
+// demoGrant hands out a grant task for a role and a user the synced c1z
+// holds, as ConductorOne only grants what it has seen, and shows the
+// organization's membership afterwards.
+func demoGrant(ctx context.Context, c1 *c1sim.Server, tray *traysim.Server, got harness.Contents) error {
 	sn := tray.Snapshot()
 	ws := sn.WorkspacesOfType("Shared")[0]
 	role := ws.RoleByName("Contributor")
-	var user traysim.User
-	for _, u := range sn.Users {
-		if _, member := sn.Members[ws.ID][u.ID]; !member && u.AccountType == "Regular" && sn.OrgRoleName(u.OrgRoleID) == "Viewer" {
-			user = u
-			break
-		}
-	}
+	user := viewerOutside(sn, ws)
 	ent, principal := got.Entitlements["workspace:"+ws.ID+":"+role.ID], got.Resources["user/"+user.ID]
 	if ent == nil || principal == nil {
 		return errors.New("the uploaded c1z lacks the workspace role or the user")
@@ -114,11 +144,19 @@ func run(binary, out string) error {
 	}
 	now := tray.Snapshot().Members[ws.ID][user.ID]
 	sayf("    Tray.ai now lists %s in workspace %s with role %s\n", user.Email, ws.Name, roleName(ws, now))
-
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
-	sayf("==> Stopped the service with SIGTERM (%v); its log is %s\n", cmd.ProcessState, logPath)
 	return nil
+}
+
+// viewerOutside is a regular user with the organization's Viewer role who
+// is not a member of ws, so that the grant visibly changes something; the
+// zero User if there is none.
+func viewerOutside(sn traysim.Snapshot, ws traysim.Workspace) traysim.User {
+	for _, u := range sn.Users {
+		if _, member := sn.Members[ws.ID][u.ID]; !member && u.AccountType == "Regular" && sn.OrgRoleName(u.OrgRoleID) == "Viewer" {
+			return u
+		}
+	}
+	return traysim.User{}
 }
 
 func finished(ctx context.Context, c1 *c1sim.Server, id string) error {
