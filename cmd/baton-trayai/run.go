@@ -111,24 +111,8 @@ func (r *runner) connector(ctx context.Context, cfg *config.Trayai, rt cli.RunTi
 	}
 	kind, c1z := r.task()
 	if !r.serving {
-		if kind == outcome.TaskSync {
-			if err := checkWritable(c1z); err != nil {
-				return nil, err
-			}
-			if err := checkKeepsFullSync(c1z, r.v.GetStringSlice("sync-resources")); err != nil {
-				return nil, err
-			}
-			if r.journal != nil && isPebble(c1z) {
-				// Put back by the supervisor if the sync fails.
-				if err := outcome.KeepPrevious(c1z); err != nil {
-					ctxzap.Extract(ctx).Warn("baton-trayai: could not keep the previous c1z aside; a failed sync would leave it with the unfinished sync", zap.Error(err))
-				}
-			}
-		}
-		r.journal.Task(kind, c1z, outcome.ModTime(c1z))
-		if (kind == outcome.TaskProvision || r.v.GetBool("provisioning")) && strings.TrimSpace(cfg.ConnectorAccount) == "" {
-			ctxzap.Extract(ctx).Warn("baton-trayai: provisioning is enabled but --connector-account (BATON_CONNECTOR_ACCOUNT) is not set: " +
-				"name the Tray.ai API user the connector runs as, by email or id, so that no grant, revoke or deletion can lock the connector out of Tray.ai")
+		if err := r.prepare(ctx, kind, c1z, cfg); err != nil {
+			return nil, err
 		}
 	}
 	srv, err := connectorbuilder.NewConnector(ctx, cb, connectorbuilder.WithSessionStore(rt.SessionStore))
@@ -139,6 +123,33 @@ func (r *runner) connector(ctx context.Context, cfg *config.Trayai, rt cli.RunTi
 		srv = outcome.JournalServer(srv, r.journal)
 	}
 	return srv, nil
+}
+
+// prepare readies the command's process for the task before anything
+// starts: a sync's c1z is checked, and kept aside when pebble would lose
+// it on a failure; the task is journaled for the supervisor; provisioning
+// without the connector's own account is warned about.
+func (r *runner) prepare(ctx context.Context, kind, c1z string, cfg *config.Trayai) error {
+	if kind == outcome.TaskSync {
+		if err := checkWritable(c1z); err != nil {
+			return err
+		}
+		if err := checkKeepsFullSync(c1z, r.v.GetStringSlice("sync-resources")); err != nil {
+			return err
+		}
+		if r.journal != nil && isPebble(c1z) {
+			// Put back by the supervisor if the sync fails.
+			if err := outcome.KeepPrevious(c1z); err != nil {
+				ctxzap.Extract(ctx).Warn("baton-trayai: could not keep the previous c1z aside; a failed sync would leave it with the unfinished sync", zap.Error(err))
+			}
+		}
+	}
+	r.journal.Task(kind, c1z, outcome.ModTime(c1z))
+	if (kind == outcome.TaskProvision || r.v.GetBool("provisioning")) && strings.TrimSpace(cfg.ConnectorAccount) == "" {
+		ctxzap.Extract(ctx).Warn("baton-trayai: provisioning is enabled but --connector-account (BATON_CONNECTOR_ACCOUNT) is not set: " +
+			"name the Tray.ai API user the connector runs as, by email or id, so that no grant, revoke or deletion can lock the connector out of Tray.ai")
+	}
+	return nil
 }
 
 // task tells, from the SDK's own flags, what this run does and, for a
