@@ -57,7 +57,7 @@ run_shape() {
   local ws ent user
   ws=$(bt resources -t workspace | jq -r '[.resources[].resource | select(.profile.type == "Shared")][0].id.resource')
   ent=$(bt entitlements -t workspace | jq -r --arg ws "$ws" \
-    '.entitlements[].entitlement | select(.resource.id.resource == $ws and (.displayName | startswith("Contributor in"))) | .id')
+    '.entitlements[].entitlement | select(.resource.id.resource == $ws and .slug == "Contributor") | .id')
   local members
   members=$(bt grants -e "workspace:$ws:member" | jq -c '[.grants[].grant.principal.id.resource]')
   user=$(bt resources -t user | jq -r --argjson m "$members" \
@@ -67,7 +67,7 @@ run_shape() {
   step "org Admins reach every workspace: an org Admin outside $ws holds its Admin role (expanded)"
   local admin_ent outsider
   admin_ent=$(bt entitlements -t workspace | jq -r --arg ws "$ws" \
-    '.entitlements[].entitlement | select(.resource.id.resource == $ws and (.displayName | startswith("Admin in"))) | .id')
+    '.entitlements[].entitlement | select(.resource.id.resource == $ws and .slug == "Admin") | .id')
   outsider=$(bt resources -t user | jq -r --argjson m "$members" \
     '[.resources[].resource | select(.profile.org_role_name == "Admin" and .profile.account_type == "Regular" and (.id.resource as $id | $m | index($id) | not))][0].id.resource')
   [ -n "$admin_ent" ] && [ "$outsider" != "null" ] || fail "could not discover the Admin entitlement or an org Admin outside $ws"
