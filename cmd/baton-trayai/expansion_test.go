@@ -57,13 +57,23 @@ func plannedFanOuts(t *testing.T) []int {
 	return out
 }
 
+// unsetExpandDestBatch leaves the setting unset for the test, as in an
+// operator's environment that does not name it; t.Setenv puts the
+// original back.
+func unsetExpandDestBatch(t *testing.T) {
+	t.Helper()
+	t.Setenv(EnvExpandDestBatch, "")
+	if err := os.Unsetenv(EnvExpandDestBatch); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The implicit Admin grants cost the syncer no more memory than a sync
 // without them only if each step of the expansion fans out to one
 // workspace (ExpandDestBatch); this fails if the setting is dropped or the
 // SDK stops reading it.
 func TestExpansionFansOutToOneWorkspaceAStep(t *testing.T) {
-	t.Setenv(EnvExpandDestBatch, "")
-	os.Unsetenv(EnvExpandDestBatch) // t.Setenv puts the original back
+	unsetExpandDestBatch(t)
 	tuneExpansion()
 	if got := os.Getenv(EnvExpandDestBatch); got != "1" {
 		t.Fatalf("%s = %q after tuneExpansion, want 1", EnvExpandDestBatch, got)
@@ -94,8 +104,7 @@ func TestAnOperatorsExpansionFanOutWins(t *testing.T) {
 // Every run of the SDK's command, one-shot worker, service or connector
 // process, gets the setting.
 func TestEveryRunOfTheCommandSetsTheExpansionFanOut(t *testing.T) {
-	t.Setenv(EnvExpandDestBatch, "")
-	os.Unsetenv(EnvExpandDestBatch)
+	unsetExpandDestBatch(t)
 	args := os.Args
 	t.Cleanup(func() { os.Args = args })
 	os.Args = []string{"baton-trayai", "--version"}
