@@ -18,7 +18,7 @@ const EnvExpandDestBatch = "BATON_GRAPH_EXPAND_DEST_BATCH_SIZE"
 // with one destination per workspace, and each source has a grant per
 // holder: about a tenth of the users. The SDK's default fan-out of 4 holds
 // a new grant per holder for each of 4 workspaces, and a cache entry for
-// each, until the step ends: 8,000 grants, about 18 MB of live heap at
+// each, until the step ends: 8,000 grants, 15-20 MB more live heap at
 // 20,000 users, which the garbage collector's headroom doubles, while the
 // rest of a sync peaks at about 20 MB. One destination a step holds a
 // quarter of that, so the implicit grants add nothing to the syncer's
