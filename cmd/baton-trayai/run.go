@@ -46,6 +46,7 @@ func run(ctx context.Context) int {
 
 // execute runs the SDK's command once and returns its exit code and error.
 func execute(ctx context.Context) (int, error) {
+	tuneExpansion()
 	r := &runner{journal: outcome.Open(), serving: slices.Contains(os.Args[1:], "_connector-service")}
 	v, cmd, err := defineCommand(ctx, r)
 	if err == nil {

@@ -23,7 +23,7 @@ func main() {
 	latency := flag.Duration("latency", 20*time.Millisecond, "simulated latency per request")
 	serverRPS := flag.Float64("server-rps", 30, "simulator rate limit (Tray.ai: 30)")
 	competitorRPS := flag.Float64("competitor-rps", 0, "requests a second another client spends from the same budget")
-	clientRPS := flag.Int("rate-limit", 0, "connector --rate-limit (0: its default)")
+	clientRPS := flag.Int("rate-limit", 0, "connector --rate-limit (0: its default; with -storage, 50)")
 	shapes := flag.String("shapes", "full,minimal", "list shapes to run: "+strings.Join(traysim.ShapeNames(), ", "))
 	workers := flag.Int("workers", 0, "SDK --workers")
 	binary := flag.String("binary", "", "run this baton-trayai binary one-shot and measure its processes (default: in-process SDK harness)")
@@ -49,7 +49,11 @@ func main() {
 			Binary: *binary, Expand: *expand, Args: strings.Fields(*extraArgs), ClientRPS: 50}, *manifest))
 	}
 	if *storage != "" {
-		os.Exit(storageTable(*storage, *implicit, *binary, *users, *workspaces, *members, runs))
+		rps := *clientRPS
+		if rps == 0 {
+			rps = 50 // the simulator has no limit here: pace only the client
+		}
+		os.Exit(storageTable(*storage, *implicit, *binary, *users, *workspaces, *members, rps, runs))
 	}
 	for _, shape := range runs {
 		r, err := Run(context.Background(), Config{Users: *users, Workspaces: *workspaces, Members: *members,
@@ -63,7 +67,7 @@ func main() {
 }
 
 // storageTable runs the storage comparison and prints it as a table.
-func storageTable(engines, implicit, binary string, users, workspaces, members int, shapes []traysim.Shape) int {
+func storageTable(engines, implicit, binary string, users, workspaces, members, clientRPS int, shapes []traysim.Shape) int {
 	if binary == "" {
 		fmt.Fprintln(os.Stderr, "bench: -storage measures the real binary's processes: give -binary")
 		return 2
@@ -75,7 +79,7 @@ func storageTable(engines, implicit, binary string, users, workspaces, members i
 		for _, imp := range strings.Split(implicit, ",") {
 			for _, engine := range strings.Split(engines, ",") {
 				r, err := RunStorage(context.Background(), StorageConfig{Users: users, Workspaces: workspaces, Members: members,
-					Shape: shape, Engine: strings.TrimSpace(engine), Listed: strings.TrimSpace(imp) == "off", Binary: binary, ClientRPS: 50})
+					Shape: shape, Engine: strings.TrimSpace(engine), Listed: strings.TrimSpace(imp) == "off", Binary: binary, ClientRPS: clientRPS})
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "bench:", err)
 					return 1
