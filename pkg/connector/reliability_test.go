@@ -180,6 +180,9 @@ func TestUnauthorizedMidSyncStopsTheSync(t *testing.T) {
 // run writes, with no page fetched twice.
 func TestSyncBesideACompetingClientEqualsCleanSync(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("waits on a shared pace for seconds: run without -short (make test)")
+	}
 	org := traysim.OrgOptions{Seed: 5, Users: 30, APIUsers: 2, SharedWorkspaces: 6, MembersPerWorkspace: 5}
 	clean := newFixture(t, traysim.New(traysim.Options{Org: org, Shape: traysim.ShapeMinimal}))
 	cleanGot := clean.sync(t)
