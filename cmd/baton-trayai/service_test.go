@@ -19,6 +19,7 @@ import (
 	"time"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/types/grant"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -252,6 +253,17 @@ func TestServiceModeRunsEveryTask(t *testing.T) {
 	sn := tray.Snapshot()
 	ws := sn.WorkspacesOfType("Shared")[0]
 	wsRes := unexpanded.Resources["workspace/"+ws.ID]
+
+	// What ConductorOne expands from: the implicit Admin grant to the Owner
+	// role arrives with its GrantExpandable annotation.
+	owner := sn.OrgRoleByName("Owner")
+	implicit := unexpanded.Grants["workspace:"+ws.ID+":"+ws.RoleByName("Admin").ID+":role:"+owner.ID]
+	expandable := &v2.GrantExpandable{}
+	implicitAnnos := annotations.Annotations(implicit.GetAnnotations())
+	if ok, _ := implicitAnnos.Pick(expandable); !ok ||
+		!slices.Equal(expandable.GetEntitlementIds(), []string{"role:" + owner.ID + ":assigned"}) {
+		t.Fatalf("the uploaded implicit Admin grant %v carries no expansion to the Owner role's holders", implicit)
+	}
 
 	// A targeted sync of one workspace holds that workspace alone.
 	partial := s.sync(t, c1sim.FullSync{SkipExpandGrants: true, TargetedResources: []*v2.Resource{wsRes}})

@@ -12,6 +12,7 @@ import (
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
 	"github.com/conductorone/baton-sdk/pkg/connectorclient"
+	"github.com/conductorone/baton-sdk/pkg/connectorstore"
 	"github.com/conductorone/baton-sdk/pkg/dotc1z"
 	"github.com/conductorone/baton-sdk/pkg/dotc1z/c1zstore"
 	sdksync "github.com/conductorone/baton-sdk/pkg/sync"
@@ -193,8 +194,15 @@ func read(ctx context.Context, c1zPath, tmpDir string, which func(c1zstore.SyncM
 	if err != nil {
 		return Contents{}, fmt.Errorf("harness: list entitlements: %w", err)
 	}
+	// A c1z keeps a grant's GrantExpandable annotation in a column of its
+	// own, which ConductorOne expands from; the plain listing leaves it out
+	// of SQLite files, so read grants the way that puts it back.
+	listGrants := store.ListGrants
+	if withExpansion, ok := any(store).(connectorstore.ExpansionGrantLister); ok {
+		listGrants = withExpansion.ListGrantsWithExpansion
+	}
 	err = collect(func(token string) (*v2.GrantsServiceListGrantsResponse, error) {
-		return store.ListGrants(ctx, v2.GrantsServiceListGrantsRequest_builder{PageToken: token}.Build())
+		return listGrants(ctx, v2.GrantsServiceListGrantsRequest_builder{PageToken: token}.Build())
 	}, func(g *v2.Grant) { out.Grants[g.GetId()] = g })
 	if err != nil {
 		return Contents{}, fmt.Errorf("harness: list grants: %w", err)
