@@ -111,29 +111,27 @@ func (u *userSyncer) newAccountRole(ctx context.Context, req accountRequest) (cl
 		return client.Role{}, err
 	}
 	var role client.Role
-	switch {
-	case req.role != "" && req.legacyRole != "":
-		if role, err = orgRoleNamed(roles, accountFieldRole, req.role); err != nil {
-			return client.Role{}, err
+	for _, given := range []struct{ field, value string }{
+		{accountFieldRole, req.role}, {accountFieldLegacyRoleID, req.legacyRole},
+	} {
+		if given.value == "" {
+			continue
 		}
-		legacy, err := orgRoleNamed(roles, accountFieldLegacyRoleID, req.legacyRole)
+		named, err := orgRoleNamed(roles, given.field, given.value)
 		if err != nil {
 			return client.Role{}, err
 		}
-		if legacy.ID != role.ID {
+		if role.ID != "" && role.ID != named.ID {
 			return client.Role{}, errorf(codes.InvalidArgument,
 				"account profile role %q and organizationRoleId %q name different organization roles: set only role (organizationRoleId is the earlier connector's field for it)",
 				req.role, req.legacyRole)
 		}
-	case req.legacyRole != "":
-		role, err = orgRoleNamed(roles, accountFieldLegacyRoleID, req.legacyRole)
-	case req.role != "":
-		role, err = orgRoleNamed(roles, accountFieldRole, req.role)
-	default:
-		role, err = orgRoleNamed(roles, accountFieldRole, config.DefaultRoleName)
+		role = named
 	}
-	if err != nil {
-		return client.Role{}, err
+	if role.ID == "" {
+		if role, err = orgRoleNamed(roles, accountFieldRole, config.DefaultRoleName); err != nil {
+			return client.Role{}, err
+		}
 	}
 	if isOwnerName(role.Name) {
 		return client.Role{}, errorf(codes.InvalidArgument, "a new account cannot be the Owner: use Admin, Contributor or Viewer")

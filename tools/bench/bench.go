@@ -77,12 +77,18 @@ func (r Result) TimeRatio() float64 {
 	return r.Wall.Seconds() / (float64(r.Minimum) / r.budgetRPS())
 }
 
+// benchOrg is the organization every benchmark mode syncs: the same seed,
+// so that runs of different modes and binaries compare.
+func benchOrg(users, workspaces, members int, shape traysim.Shape) *traysim.Server {
+	return traysim.New(traysim.Options{
+		Org:   traysim.OrgOptions{Seed: 11, Users: users, APIUsers: 2, SharedWorkspaces: workspaces, MembersPerWorkspace: members},
+		Shape: shape,
+	})
+}
+
 // Run performs one benchmark sync.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	sim := traysim.New(traysim.Options{
-		Org:   traysim.OrgOptions{Seed: 11, Users: cfg.Users, APIUsers: 2, SharedWorkspaces: cfg.Workspaces, MembersPerWorkspace: cfg.Members},
-		Shape: cfg.Shape,
-	})
+	sim := benchOrg(cfg.Users, cfg.Workspaces, cfg.Members, cfg.Shape)
 	sim.SetFaults(traysim.Faults{RateLimit: cfg.ServerRPS, Burst: 50, Latency: cfg.Latency, CompetitorRPS: cfg.CompetitorRPS})
 	defer sim.Close()
 	url, stop := traysim.Listen(sim)

@@ -79,10 +79,7 @@ type ServiceResult struct {
 
 // RunService runs a service-mode soak.
 func RunService(ctx context.Context, cfg ServiceConfig) (ServiceResult, error) {
-	sim := traysim.New(traysim.Options{
-		Org:   traysim.OrgOptions{Seed: 11, Users: cfg.Users, APIUsers: 2, SharedWorkspaces: cfg.Workspaces, MembersPerWorkspace: cfg.Members},
-		Shape: cfg.Shapes[0],
-	})
+	sim := benchOrg(cfg.Users, cfg.Workspaces, cfg.Members, cfg.Shapes[0])
 	defer sim.Close()
 	url, stop := traysim.Listen(sim)
 	defer stop()

@@ -50,10 +50,7 @@ type StorageResult struct {
 
 // RunStorage measures one engine on one organization.
 func RunStorage(ctx context.Context, cfg StorageConfig) (StorageResult, error) {
-	sim := traysim.New(traysim.Options{
-		Org:   traysim.OrgOptions{Seed: 11, Users: cfg.Users, APIUsers: 2, SharedWorkspaces: cfg.Workspaces, MembersPerWorkspace: cfg.Members},
-		Shape: cfg.Shape,
-	})
+	sim := benchOrg(cfg.Users, cfg.Workspaces, cfg.Members, cfg.Shape)
 	defer sim.Close()
 	url, stop := traysim.Listen(sim)
 	defer stop()
