@@ -168,10 +168,9 @@ func TestAStoppedRunExitsWithTheSignal(t *testing.T) {
 		}))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, binary, "--base-url", url, "--auth-token", traysim.AdminToken,
-			"-f", filepath.Join(t.TempDir(), "s.c1z"), "--log-level", "error")
 		tmp := t.TempDir()
-		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "TMPDIR=" + tmp}
+		cmd := cliCommand(ctx, []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "TMPDIR=" + tmp},
+			"--base-url", url, "--auth-token", traysim.AdminToken, "-f", filepath.Join(t.TempDir(), "s.c1z"), "--log-level", "error")
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -17,34 +19,121 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/conductorone/baton-trayai/internal/c1sim"
 	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/internal/testkit"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 )
 
-// binary is built once, with a stamped version, for every test here.
+// binary is the command every test here runs, stamped with testVersion.
+// Under -short it is this test binary itself, which runs main when
+// actAsCLI is set (a link of the SDK saved from the inner loop); otherwise
+// it is built with the release's flags, so make test and CI drive the
+// binary that ships.
 var binary string
 
+// actAsCLI makes this test binary run main instead of the tests. The
+// processes the command starts (the supervised worker, the SDK's connector
+// process) inherit it with the rest of the environment.
+const actAsCLI = "BATON_TRAYAI_TEST_ACT_AS_CLI"
+
+// The stamp -ldflags -X puts on the built binary; the self-hosted one sets it.
+const (
+	testVersion = "v9.9.9-test"
+	testCommit  = "abc1234"
+	testDate    = "2026-12-01T00:00:00Z"
+)
+
 func TestMain(m *testing.M) {
-	// These tests mostly wait on the binaries they start, so more of them
-	// run at once than there are cores, unless -parallel says otherwise.
-	flag.Parse()
-	if !flagSet("test.parallel") {
-		_ = flag.Set("test.parallel", "6")
+	// Before flag.Parse: the arguments belong to the command.
+	if os.Getenv(actAsCLI) != "" {
+		version, commit, date = testVersion, testCommit, testDate
+		main()
+		return
 	}
+	flag.Parse()
+	testkit.ParallelUnlessSet(6)
 	dir, err := os.MkdirTemp("", "baton-trayai-cli")
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "baton-trayai")
-	build := exec.Command("go", "build", "-o", binary,
-		"-ldflags", "-s -w -X main.version=v9.9.9-test -X main.commit=abc1234 -X main.date=2026-12-01T00:00:00Z", ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		panic("build baton-trayai: " + err.Error())
+	if err := trustStandInCA(dir); err != nil {
+		panic(err)
 	}
+	binary = filepath.Join(dir, "baton-trayai")
+	if testing.Short() {
+		err = linkSelf(binary)
+	} else {
+		err = build(binary)
+	}
+	if err != nil {
+		panic(err)
+	}
+	cleanup := testkit.ShortRunsInMemory()
 	code := m.Run()
+	cleanup()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// standInCA signs every ConductorOne stand-in the stand-in's tests start:
+// the SDK's client runs in this process, and Go reads SSL_CERT_FILE once
+// per process.
+var standInCA *c1sim.CA
+
+// trustStandInCA creates standInCA in dir and makes this process trust it,
+// before its first TLS handshake.
+func trustStandInCA(dir string) error {
+	ca, err := c1sim.NewCA(dir)
+	if err != nil {
+		return err
+	}
+	standInCA = ca
+	_ = os.Setenv("SSL_CERT_FILE", ca.File())
+	// The stand-in's tests that want these set them with t.Setenv.
+	for _, k := range []string{"BATON_C1_API_HOST", "BATON_GET_TASKS", "BATON_HOST_ID"} {
+		_ = os.Unsetenv(k)
+	}
+	return nil
+}
+
+// build builds the command the way make build does, stamped for the tests.
+func build(path string) error {
+	stamp := "-X main.version=" + testVersion + " -X main.commit=" + testCommit + " -X main.date=" + testDate
+	cmd := exec.Command("go", "build", "-trimpath", "-o", path, "-ldflags", "-s -w "+stamp, ".")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build baton-trayai: %w", err)
+	}
+	return nil
+}
+
+// linkSelf puts this test binary at path, so the processes it starts are
+// named baton-trayai like the real command's.
+func linkSelf(path string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if os.Link(self, path) == nil {
+		return nil
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o755)
+}
+
+// cliCommand is the command started with exactly env (a test's clean
+// environment) and args.
+func cliCommand(ctx context.Context, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = env
+	if testing.Short() {
+		cmd.Env = slices.Concat(env, []string{actAsCLI + "=1"})
+	}
+	return cmd
 }
 
 // skipInShortMode keeps the slow end-to-end tests out of the inner loop
@@ -54,13 +143,6 @@ func skipInShortMode(t *testing.T, what string) {
 	if testing.Short() {
 		t.Skipf("%s: run without -short (make test)", what)
 	}
-}
-
-// flagSet reports whether the command line set the named flag.
-func flagSet(name string) bool {
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 type result struct {
@@ -74,9 +156,12 @@ func runCLI(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append([]string{"HOME=" + cmd.Dir, "PATH=" + os.Getenv("PATH")}, env...)
+	dir := t.TempDir()
+	// A TMPDIR of the test's own, so that nothing a run leaves escapes the
+	// test's clean-up; env may set another.
+	base := []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TMPDIR=" + t.TempDir()}
+	cmd := cliCommand(ctx, append(base, env...), args...)
+	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -99,7 +184,8 @@ func TestOneShotSyncWritesTheOrganizationAndNeverLogsTheToken(t *testing.T) {
 	sync := func(c1z string) harness.Contents {
 		t.Helper()
 		// The token comes from the environment, as in the Kubernetes Secret.
-		r := runCLI(t, []string{"BATON_AUTH_TOKEN=" + token}, "--base-url", url, "-f", c1z, "--log-level", "debug", "--log-format", "json")
+		r := runCLI(t, []string{"BATON_AUTH_TOKEN=" + token}, "--base-url", url, "-f", c1z, "--log-level", "debug", "--log-format", "json",
+			"--rate-limit", "50")
 		if r.code != 0 {
 			t.Fatalf("sync exited %d:\n%s", r.code, tail(r.out))
 		}
@@ -140,6 +226,8 @@ func TestOneShotSyncWritesTheOrganizationAndNeverLogsTheToken(t *testing.T) {
 	// The check must be able to fail: a user named after the token puts it
 	// in the c1z, and the check finds exactly that user.
 	planted := sim.AddUser("Leaky "+token, "leaky@acme.example", "Regular", "Viewer")
+	// Every kind of request was logged above; this sync is about the c1z.
+	sim.SetShape(traysim.ShapeFull)
 	leaks := mentions(sync(filepath.Join(t.TempDir(), "planted.c1z")), token)
 	if len(leaks) != 1 || leaks[0] != "resource user/"+planted {
 		t.Fatalf("the planted token was found in %v, want only user/%s", leaks, planted)
@@ -239,7 +327,7 @@ func TestCapabilitiesConfigAndVersionNeedNoToken(t *testing.T) {
 	}
 
 	r = runCLI(t, nil, "--version")
-	if r.code != 0 || !strings.Contains(r.out, "v9.9.9-test") || !strings.Contains(r.out, "abc1234") || !strings.Contains(r.out, "2026-12-01") {
+	if r.code != 0 || !strings.Contains(r.out, testVersion) || !strings.Contains(r.out, testCommit) || !strings.Contains(r.out, testDate) {
 		t.Fatalf("--version: exit %d: %q", r.code, r.out)
 	}
 }

@@ -96,8 +96,7 @@ func startService(t *testing.T, c1 *c1sim.Server, tray *traysim.Server, extra ..
 
 func (s *service) start(t *testing.T, env, args []string) {
 	t.Helper()
-	s.cmd = exec.Command(binary, args...)
-	s.cmd.Env = env
+	s.cmd = cliCommand(context.Background(), env, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
@@ -601,9 +600,8 @@ func TestServiceSoakStaysWithinTheManifestLimits(t *testing.T) {
 	t.Cleanup(func() { _ = group.Close() })
 	// The probes' port is not needed here, and another test may hold it.
 	env = append(env, "BATON_HEALTH_CHECK=false", "BATON_LOG_LEVEL=warn", "BATON_RATE_LIMIT=50")
-	s.cmd = exec.Command(binary)
+	s.cmd = cliCommand(context.Background(), env)
 	group.Enter(s.cmd)
-	s.cmd.Env = env
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -22,4 +22,8 @@
 // connector, and the token endpoint and the RPCs can be made to fail
 // (FailToken, FailRPC, SetUnreachable) to test how the connector rides out
 // an outage.
+//
+// Its tests are in cmd/baton-trayai (standin_test.go): they drive the
+// SDK's own service-mode client, so they share the SDK's link with the
+// service-mode tests there instead of linking it a second time.
 package c1sim

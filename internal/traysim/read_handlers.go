@@ -9,7 +9,7 @@ func (s *Server) listOrgRoles(_ http.ResponseWriter, r *http.Request, tok Token)
 	if !orgAdmin(tok) {
 		return http.StatusForbidden, forbidden
 	}
-	return s.paginate(r, "roles", 1000, len(s.st.orgRoles), func(i int) any { return roleJSON(s.st.orgRoles[i]) })
+	return s.paginate(r, "roles", MaxPageOrgRoles, len(s.st.orgRoles), func(i int) any { return roleJSON(s.st.orgRoles[i]) })
 }
 
 func (s *Server) listUsers(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
@@ -29,7 +29,7 @@ func (s *Server) listUsers(_ http.ResponseWriter, r *http.Request, tok Token) (i
 			}
 		}
 	}
-	return s.paginate(r, "users:"+strings.ToLower(email), 1000, len(users), func(i int) any {
+	return s.paginate(r, "users:"+strings.ToLower(email), MaxPageUsers, len(users), func(i int) any {
 		u := users[i]
 		switch s.opts.Shape {
 		case ShapeMinimal:
@@ -66,7 +66,7 @@ func (s *Server) listWorkspaces(_ http.ResponseWriter, r *http.Request, tok Toke
 		}
 		visible = append(visible, w)
 	}
-	return s.paginate(r, "workspaces", 100, len(visible), func(i int) any { return wsOut(visible[i]) })
+	return s.paginate(r, "workspaces", MaxPageWorkspaces, len(visible), func(i int) any { return wsOut(visible[i]) })
 }
 
 func (s *Server) getWorkspace(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
@@ -88,7 +88,7 @@ func (s *Server) listWorkspaceRoles(_ http.ResponseWriter, r *http.Request, tok 
 	if !wsAdmin(tok, w.ID) || s.faults.ForbiddenWorkspaces[w.ID] {
 		return http.StatusForbidden, forbidden
 	}
-	return s.paginate(r, "roles:"+w.ID, 100, len(w.Roles), func(i int) any { return roleJSON(w.Roles[i]) })
+	return s.paginate(r, "roles:"+w.ID, MaxPageWorkspaceRoles, len(w.Roles), func(i int) any { return roleJSON(w.Roles[i]) })
 }
 
 func (s *Server) listWorkspaceUsers(_ http.ResponseWriter, r *http.Request, tok Token) (int, any) {
@@ -100,7 +100,7 @@ func (s *Server) listWorkspaceUsers(_ http.ResponseWriter, r *http.Request, tok 
 		return http.StatusForbidden, forbidden
 	}
 	ids, roles := s.effectiveMembers(w)
-	return s.paginate(r, "members:"+w.ID, 100, len(ids), func(i int) any {
+	return s.paginate(r, "members:"+w.ID, MaxPageWorkspaceUsers, len(ids), func(i int) any {
 		u := s.st.user(ids[i])
 		switch s.opts.Shape {
 		case ShapeMinimal:

@@ -147,6 +147,7 @@ func TestConnectionResetsAreRetried(t *testing.T) {
 }
 
 func TestTimeoutsAreRetried(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	sim := traysim.NewDefault(traysim.ShapeFull)
 	release := make(chan struct{})
@@ -162,7 +163,7 @@ func TestTimeoutsAreRetried(t *testing.T) {
 		sim.ServeHTTP(w, r)
 	})
 	c, _ := newClient(t, h, traysim.AdminToken, func(o *client.Options) {
-		o.HTTPClient = &http.Client{Timeout: 500 * time.Millisecond}
+		o.HTTPClient = &http.Client{Timeout: 250 * time.Millisecond}
 	})
 	roles, err := c.ListOrgRoles(context.Background(), "")
 	if err != nil || len(roles.Elements) != 4 || calls.Load() != 2 {

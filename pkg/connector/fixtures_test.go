@@ -4,7 +4,9 @@ package connector
 
 import (
 	"context"
+	"flag"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,9 +18,19 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
+	"github.com/conductorone/baton-trayai/internal/testkit"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/client"
 )
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	testkit.ParallelUnlessSet(4)
+	cleanup := testkit.ShortRunsInMemory()
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
 
 // testSettings are production defaults against a simulator at baseURL.
 func testSettings(baseURL string) Settings {

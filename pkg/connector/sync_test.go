@@ -129,6 +129,36 @@ func TestSyncOfOnlySharedWorkspacesEmitsNoOrganizationGrants(t *testing.T) {
 	assertExpected(t, f, got)
 }
 
+// A full sync makes no fewer requests than the fewest the API allows (or
+// that count is wrong, and so is every benchmark ratio built on it) and at
+// most 2% more, in the list shape with everything and in the one that
+// needs a lookup per user and per membership.
+func TestAFullSyncStaysWithinTwoPercentOfTheFewestRequests(t *testing.T) {
+	t.Parallel()
+	for _, shape := range []traysim.Shape{traysim.ShapeFull, traysim.ShapeMinimal} {
+		t.Run(shape.String(), func(t *testing.T) {
+			t.Parallel()
+			org := traysim.OrgOptions{Seed: 11, Users: 100, APIUsers: 2, SharedWorkspaces: 5, MembersPerWorkspace: 20}
+			sim := traysim.New(traysim.Options{Org: org, Shape: shape})
+			f := newFixture(t, sim)
+			f.sync(t)
+			counts, _ := sim.Counts()
+			requests := 0
+			for _, n := range counts {
+				requests += n
+			}
+			synced := func(typ string) bool { return f.settings.WorkspaceTypes[client.WorkspaceType(typ)] }
+			fewest := sim.Snapshot().FewestSyncRequests(shape, synced)
+			if requests < fewest {
+				t.Fatalf("%d requests is below the computed fewest, %d: the count is wrong", requests, fewest)
+			}
+			if float64(requests) > 1.02*float64(fewest) {
+				t.Fatalf("%d requests, %.3f x the fewest %d: %v", requests, float64(requests)/float64(fewest), fewest, counts)
+			}
+		})
+	}
+}
+
 func TestSyncHandlesUnknownEnumsAndMultiplePages(t *testing.T) {
 	t.Parallel()
 	org := traysim.OrgOptions{Seed: 7, Users: 1200, APIUsers: 2, SharedWorkspaces: 3, MembersPerWorkspace: 130}

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"time"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
@@ -17,65 +14,8 @@ import (
 	"github.com/conductorone/baton-trayai/pkg/client"
 	"github.com/conductorone/baton-trayai/pkg/config"
 	"github.com/conductorone/baton-trayai/pkg/connector"
+	"github.com/conductorone/baton-trayai/tools/bench/report"
 )
-
-// Config describes one benchmark run.
-type Config struct {
-	Users, Workspaces, Members int
-	Shape                      traysim.Shape
-	Latency                    time.Duration
-	// ServerRPS is the simulator's rate limit (Tray: 30, burst 50).
-	ServerRPS float64
-	// CompetitorRPS is spent from the same budget by another client.
-	CompetitorRPS float64
-	// ClientRPS is the connector's limiter; 0 keeps its default.
-	ClientRPS int
-	Workers   int
-	// Binary, when set, runs that baton-trayai binary one-shot instead of
-	// the in-process SDK harness, and measures its processes' memory.
-	Binary string
-}
-
-// Result is what a run measured.
-type Result struct {
-	Config      Config
-	PerEndpoint map[string]int
-	Requests    int
-	Minimum     int
-	TooMany     int
-	// Succeeded counts 2xx answers: above the minimum, work was redone.
-	Succeeded  int
-	Competitor traysim.CompetitorStats
-	Wall       time.Duration
-	PeakRSSMB  float64
-	// Processes are the one-shot binary's processes' peaks (binary mode).
-	Processes peaks
-	Resources int
-	Grants    int
-	// Targeted is the refresh of one shared workspace after the full sync.
-	Targeted Targeted
-}
-
-// Targeted is a targeted sync of one workspace (--sync-resources).
-type Targeted struct {
-	Workspace   string
-	PerEndpoint map[string]int
-	Requests    int
-	Minimum     int
-	Wall        time.Duration
-}
-
-// Ratio is requests divided by the minimum.
-func (r Result) Ratio() float64 { return float64(r.Requests) / float64(r.Minimum) }
-
-// budgetRPS is the share of Tray's 30 rps left to the connector.
-func (r Result) budgetRPS() float64 { return 30 - r.Config.CompetitorRPS }
-
-// TimeRatio is wall time divided by the time the minimum takes at the
-// rate left to the connector (30 rps, less what a competing client spends).
-func (r Result) TimeRatio() float64 {
-	return r.Wall.Seconds() / (float64(r.Minimum) / r.budgetRPS())
-}
 
 // benchOrg is the organization every benchmark mode syncs: the same seed,
 // so that runs of different modes and binaries compare.
@@ -87,7 +27,7 @@ func benchOrg(users, workspaces, members int, shape traysim.Shape) *traysim.Serv
 }
 
 // Run performs one benchmark sync.
-func Run(ctx context.Context, cfg Config) (Result, error) {
+func Run(ctx context.Context, cfg report.Config) (report.Result, error) {
 	sim := benchOrg(cfg.Users, cfg.Workspaces, cfg.Members, cfg.Shape)
 	sim.SetFaults(traysim.Faults{RateLimit: cfg.ServerRPS, Burst: 50, Latency: cfg.Latency, CompetitorRPS: cfg.CompetitorRPS})
 	defer sim.Close()
@@ -96,11 +36,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	settings, err := connector.ParseSettings(connectorConfig{baseURL: url, rps: cfg.ClientRPS}.trayai())
 	if err != nil {
-		return Result{}, err
+		return report.Result{}, err
 	}
 	dir, err := os.MkdirTemp("", "trayai-bench")
 	if err != nil {
-		return Result{}, err
+		return report.Result{}, err
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "sync.c1z")
@@ -108,7 +48,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	start := time.Now()
 	full, err := fullSync(ctx, cfg, settings, url, path, dir)
 	if err != nil {
-		return Result{}, err
+		return report.Result{}, err
 	}
 	if full.served != nil {
 		defer full.served.Close()
@@ -116,19 +56,20 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	wall := time.Since(start)
 
 	counts, statuses := sim.Counts()
-	res := Result{Config: cfg, PerEndpoint: counts, TooMany: statuses[429], Succeeded: statuses[200] + statuses[204], Wall: wall,
+	synced := func(typ string) bool { return settings.WorkspaceTypes[client.WorkspaceType(typ)] }
+	res := report.Result{Config: cfg, PerEndpoint: counts, TooMany: statuses[429], Succeeded: statuses[200] + statuses[204], Wall: wall,
 		Competitor: sim.Competitor(),
-		Minimum:    Minimum(sim.Snapshot(), cfg.Shape, settings.WorkspaceTypes), PeakRSSMB: full.peak, Processes: full.procs}
+		Minimum:    sim.Snapshot().FewestSyncRequests(cfg.Shape, synced), PeakRSSMB: full.peak, Processes: full.procs}
 	for _, n := range counts {
 		res.Requests += n
 	}
 	got, err := harness.Read(ctx, path, dir)
 	if err != nil {
-		return Result{}, err
+		return report.Result{}, err
 	}
 	res.Resources, res.Grants = len(got.Resources), len(got.Grants)
 	if res.Targeted, err = refreshOne(ctx, cfg, sim, full.served, url, path, dir); err != nil {
-		return Result{}, err
+		return report.Result{}, err
 	}
 	return res, nil
 }
@@ -137,14 +78,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // run: the peaks it measured and, in process, the connector it served.
 type measuredSync struct {
 	peak   float64
-	procs  peaks
+	procs  report.Peaks
 	served *harness.Served
 }
 
 // fullSync writes the full sync to path: with the binary, one-shot, as
 // operators run it, or in process through the SDK harness. The caller
 // closes the served connector.
-func fullSync(ctx context.Context, cfg Config, settings connector.Settings, url, path, dir string) (measuredSync, error) {
+func fullSync(ctx context.Context, cfg report.Config, settings connector.Settings, url, path, dir string) (measuredSync, error) {
 	if cfg.Binary != "" {
 		procs, err := runBinary(ctx, oneShot{binary: cfg.Binary, baseURL: url, c1z: path, clientRPS: cfg.ClientRPS, workers: cfg.Workers})
 		return measuredSync{procs: procs}, err
@@ -168,7 +109,7 @@ func fullSync(ctx context.Context, cfg Config, settings connector.Settings, url,
 
 // refreshOne runs a targeted sync of the first shared workspace into the
 // c1z of the full sync, as ConductorOne's refresh after a grant does.
-func refreshOne(ctx context.Context, cfg Config, sim *traysim.Server, served *harness.Served, baseURL, path, dir string) (Targeted, error) {
+func refreshOne(ctx context.Context, cfg report.Config, sim *traysim.Server, served *harness.Served, baseURL, path, dir string) (report.Targeted, error) {
 	sn := sim.Snapshot()
 	ws := sn.WorkspacesOfType("Shared")[0]
 	sim.ResetCounts()
@@ -176,93 +117,21 @@ func refreshOne(ctx context.Context, cfg Config, sim *traysim.Server, served *ha
 	if cfg.Binary != "" {
 		if _, err := runBinary(ctx, oneShot{binary: cfg.Binary, baseURL: baseURL, c1z: path, clientRPS: cfg.ClientRPS, workers: cfg.Workers,
 			extra: []string{"--sync-resources", "bid:r:workspace/" + ws.ID}}); err != nil {
-			return Targeted{}, err
+			return report.Targeted{}, err
 		}
 	} else {
 		target := v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: "workspace", Resource: ws.ID}.Build()}.Build()
 		if err := harness.Sync(ctx, served.Client, path, harness.SyncOptions{TmpDir: dir, Production: true, Targets: []*v2.Resource{target}}); err != nil {
-			return Targeted{}, err
+			return report.Targeted{}, err
 		}
 	}
-	t := Targeted{Workspace: ws.Name, Wall: time.Since(start)}
+	t := report.Targeted{Workspace: ws.Name, Wall: time.Since(start)}
 	t.PerEndpoint, _ = sim.Counts()
 	for _, n := range t.PerEndpoint {
 		t.Requests += n
 	}
-	pages := func(n, size int) int { return max(1, (n+size-1)/size) }
-	// Validation, the workspace, its roles, the organization roles behind
-	// the implicit Admin grants, its member pages and, in every shape but
-	// the full one, a lookup per member.
-	t.Minimum = 1 + 1 + pages(len(ws.Roles), client.MaxPageSizeWsRoles) + pages(len(sn.OrgRoles), client.MaxPageSizeOrgRoles) +
-		pages(len(sn.Members[ws.ID]), client.MaxPageSizeWsUsers)
-	if cfg.Shape != traysim.ShapeFull {
-		t.Minimum += len(sn.Members[ws.ID])
-	}
+	t.Minimum = sn.FewestRefreshRequests(cfg.Shape, ws)
 	return t, nil
-}
-
-// Minimum is the fewest requests a full sync of this organization needs:
-// one validation call, every list at its maximum page size (an empty list
-// still costs one request), and in every shape but the full one a GET per
-// user and per membership, since those lists lack email or role ids.
-func Minimum(sn traysim.Snapshot, shape traysim.Shape, types map[client.WorkspaceType]bool) int {
-	pages := func(n, size int) int { return max(1, (n+size-1)/size) }
-	n := 1 // validation: GET /core/v1/roles?first=1
-	n += pages(len(sn.Users), client.MaxPageSizeUsers)
-	n += pages(len(sn.OrgRoles), client.MaxPageSizeOrgRoles)
-	n += pages(len(sn.Workspaces), client.MaxPageSizeWorkspaces)
-	for _, w := range sn.Workspaces {
-		if !types[client.WorkspaceType(w.Type)] || w.Type == "Organization" {
-			continue // the Organization workspace's grants come from the user list
-		}
-		n += pages(len(w.Roles), client.MaxPageSizeWsRoles)
-		n += pages(len(sn.Members[w.ID]), client.MaxPageSizeWsUsers)
-		if shape != traysim.ShapeFull {
-			n += len(sn.Members[w.ID])
-		}
-	}
-	if shape != traysim.ShapeFull {
-		n += len(sn.Users)
-	}
-	return n
-}
-
-// Print writes a result as a readable block.
-func Print(w io.Writer, r Result) {
-	fmt.Fprintf(w, "== %d users, %d shared workspaces x ~%d members, shape %s, latency %s, server limit %.0f rps, workers %d\n",
-		r.Config.Users, r.Config.Workspaces, r.Config.Members, r.Config.Shape, r.Config.Latency, r.Config.ServerRPS, r.Config.Workers)
-	keys := make([]string, 0, len(r.PerEndpoint))
-	for k := range r.PerEndpoint {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(w, "   %7d  %s\n", r.PerEndpoint[k], k)
-	}
-	fmt.Fprintf(w, "   requests %d, theoretical minimum %d (x%.3f), 429s %d (%.2f%%), successes %d\n",
-		r.Requests, r.Minimum, r.Ratio(), r.TooMany, 100*float64(r.TooMany)/float64(r.Requests), r.Succeeded)
-	if r.Config.CompetitorRPS > 0 {
-		fmt.Fprintf(w, "   competing client at %.0f rps: %d requests served\n", r.Config.CompetitorRPS, r.Competitor.Served)
-	}
-	minTime := time.Duration(float64(r.Minimum) / r.budgetRPS() * float64(time.Second))
-	fmt.Fprintf(w, "   wall %s, minimum at %.0f rps %s (x%.2f), %d resources, %d grants\n",
-		r.Wall.Round(100*time.Millisecond), r.budgetRPS(), minTime.Round(100*time.Millisecond), r.TimeRatio(), r.Resources, r.Grants)
-	t := r.Targeted
-	if t.Requests < t.Minimum {
-		// A binary older than targeted sync ignores --sync-resources' target
-		// and validates only: that is no refresh, whatever its wall time.
-		fmt.Fprintf(w, "   targeted refresh of workspace %q: not done (%d of the %d requests it needs; a binary without targeted sync)\n",
-			t.Workspace, t.Requests, t.Minimum)
-	} else {
-		fmt.Fprintf(w, "   targeted refresh of workspace %q: requests %d, minimum %d, wall %s\n",
-			t.Workspace, t.Requests, t.Minimum, t.Wall.Round(100*time.Millisecond))
-	}
-	if r.Config.Binary != "" {
-		fmt.Fprintf(w, "   peak RSS: syncer process %.0f MB, connector process %.0f MB, supervisor %.0f MB (one-shot binary)\n",
-			r.Processes.SyncerMB, r.Processes.ConnectorMB, r.Processes.SupervisorMB)
-	} else {
-		fmt.Fprintf(w, "   peak RSS %.0f MB (syncer, connector and simulator in one process)\n", r.PeakRSSMB)
-	}
 }
 
 // peakRSSMB reads this process's high-water resident set (Linux); it

@@ -14,6 +14,7 @@ import (
 
 	"github.com/conductorone/baton-trayai/internal/manifest"
 	"github.com/conductorone/baton-trayai/internal/traysim"
+	"github.com/conductorone/baton-trayai/tools/bench/report"
 )
 
 func main() {
@@ -56,13 +57,13 @@ func main() {
 		os.Exit(storageTable(*storage, *implicit, *binary, *users, *workspaces, *members, rps, runs))
 	}
 	for _, shape := range runs {
-		r, err := Run(context.Background(), Config{Users: *users, Workspaces: *workspaces, Members: *members,
+		r, err := Run(context.Background(), report.Config{Users: *users, Workspaces: *workspaces, Members: *members,
 			Shape: shape, Latency: *latency, ServerRPS: *serverRPS, CompetitorRPS: *competitorRPS, ClientRPS: *clientRPS, Workers: *workers, Binary: *binary})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
-		Print(os.Stdout, r)
+		report.Print(os.Stdout, r)
 	}
 }
 

@@ -13,17 +13,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
-)
 
-// peaks are the peak resident sets of the processes of a one-shot run:
-// the supervisor that owns the exit status (absent in binaries older than
-// it), the worker that runs the SDK's syncer and writes the c1z, and the
-// connector process the worker starts.
-type peaks struct {
-	SupervisorMB, SyncerMB, ConnectorMB float64
-	// TempMB is the peak disk use of the run's TMPDIR, when sampled.
-	TempMB float64
-}
+	"github.com/conductorone/baton-trayai/tools/bench/report"
+)
 
 // oneShot is a one-shot run of the binary against the simulator.
 type oneShot struct {
@@ -38,19 +30,19 @@ type oneShot struct {
 // runs it, and returns each process's peak RSS, sampled from /proc every
 // 10 ms until they exit (a peak in a process's last milliseconds can
 // escape the sampler), and the peak disk use of its TMPDIR.
-func runBinary(ctx context.Context, o oneShot) (peaks, error) {
+func runBinary(ctx context.Context, o oneShot) (report.Peaks, error) {
 	cmd := o.command(ctx)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		return peaks{}, err
+		return report.Peaks{}, err
 	}
 	s := newPeakSampler()
 	go s.run(cmd.Process.Pid, o.tempDir)
 	werr := cmd.Wait()
 	close(s.done)
 	if werr != nil {
-		return peaks{}, fmt.Errorf("%s: %w\n%s", filepath.Base(o.binary), werr, out.String())
+		return report.Peaks{}, fmt.Errorf("%s: %w\n%s", filepath.Base(o.binary), werr, out.String())
 	}
 	return s.peaks(), nil
 }
@@ -126,10 +118,10 @@ func (s *peakSampler) sampleTree(root int) {
 }
 
 // peaks attributes the peaks seen to the processes of a run.
-func (s *peakSampler) peaks() peaks {
+func (s *peakSampler) peaks() report.Peaks {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := attribute(s.seen, s.depth, s.connector)
+	p := report.Attribute(s.seen, s.depth, s.connector)
 	p.TempMB = s.tempPeak
 	return p
 }
@@ -150,31 +142,6 @@ func diskUseMB(dir string) float64 {
 		return nil
 	})
 	return float64(blocks*512) / (1 << 20)
-}
-
-// attribute names each sampled process by its place in the tree: the
-// connector by its command, the syncer as the binary itself or, when the
-// binary supervises, its child.
-func attribute(seen map[int]float64, depth map[int]int, connector map[int]bool) peaks {
-	var p peaks
-	var root, child float64
-	supervised := false
-	for pid, mb := range seen {
-		switch {
-		case connector[pid]:
-			p.ConnectorMB = max(p.ConnectorMB, mb)
-		case depth[pid] == 0:
-			root = mb
-		case depth[pid] == 1:
-			supervised, child = true, max(child, mb)
-		}
-	}
-	if supervised {
-		p.SupervisorMB, p.SyncerMB = root, child
-	} else {
-		p.SyncerMB = root
-	}
-	return p
 }
 
 // descendants returns pid and every process below it, each with its depth

@@ -11,6 +11,7 @@ import (
 
 	"github.com/conductorone/baton-trayai/internal/harness"
 	"github.com/conductorone/baton-trayai/internal/traysim"
+	"github.com/conductorone/baton-trayai/tools/bench/report"
 )
 
 // StorageConfig is one run of the storage comparison: a one-shot full sync
@@ -33,13 +34,13 @@ type StorageConfig struct {
 type StorageResult struct {
 	Config StorageConfig
 	Wall   time.Duration
-	Peaks  peaks
+	Peaks  report.Peaks
 	// C1ZMB is the size of the c1z after the full sync.
 	C1ZMB         float64
 	Resources     int
 	Grants        int
 	TargetedWall  time.Duration
-	TargetedPeaks peaks
+	TargetedPeaks report.Peaks
 	// Refused is true when the binary refused the targeted sync.
 	Refused          bool
 	FullKept         bool // the full sync is still in the file after the targeted one

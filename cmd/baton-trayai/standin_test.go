@@ -1,4 +1,4 @@
-package c1sim_test
+package main
 
 import (
 	"bytes"
@@ -32,8 +32,9 @@ import (
 	"github.com/conductorone/baton-trayai/internal/harness"
 )
 
-func TestCredentialsAreWhatTheSDKParses(t *testing.T) {
-	s := start(t, c1sim.Options{ClientName: "happy-donkey"})
+func TestStandInCredentialsAreWhatTheSDKParses(t *testing.T) {
+	t.Parallel()
+	s := startStandIn(t, c1sim.Options{ClientName: "happy-donkey"})
 	key, err := crypto.ParseClientSecret([]byte(s.ClientSecret()), false)
 	if err != nil {
 		t.Fatalf("the SDK does not parse the client secret: %v", err)
@@ -60,7 +61,7 @@ func TestCredentialsAreWhatTheSDKParses(t *testing.T) {
 		}
 	}
 	pem, err := os.ReadFile(s.CAFile())
-	if err != nil || !bytes.Contains(pem, sharedCA.PEM()) {
+	if err != nil || !bytes.Contains(pem, standInCA.PEM()) {
 		t.Fatalf("the CA bundle does not hold the CA (%v)", err)
 	}
 }
@@ -68,13 +69,13 @@ func TestCredentialsAreWhatTheSDKParses(t *testing.T) {
 // The SDK's service-mode task manager says Hello, takes a task once and
 // finishes it, exchanging its secret for a token once, and the secret never
 // leaves it.
-func TestServiceModeHelloTaskAndFinish(t *testing.T) {
+func TestStandInServiceModeHelloTaskAndFinish(t *testing.T) {
 	ctx := testContext(t)
 	t.Setenv("BATON_HOST_ID", "c1sim-test-host")
-	s := start(t, c1sim.Options{PollInterval: 250 * time.Millisecond})
-	conn := &testConnector{}
-	cc := serve(ctx, t, conn)
-	m := manager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
+	s := startStandIn(t, c1sim.Options{PollInterval: 250 * time.Millisecond})
+	conn := &toyConnector{}
+	cc := serveToy(ctx, t, conn)
+	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
 
 	if err := m.Bootstrap(ctx, cc); err != nil {
 		t.Fatalf("startup Hello: %v", err)
@@ -191,10 +192,11 @@ func TestServiceModeHelloTaskAndFinish(t *testing.T) {
 	}
 }
 
-func TestWrongSecretOrClientIDIsRejected(t *testing.T) {
+func TestStandInWrongSecretOrClientIDIsRejected(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t)
-	s := start(t, c1sim.Options{})
-	cc := serve(ctx, t, &testConnector{})
+	s := startStandIn(t, c1sim.Options{})
+	cc := serveToy(ctx, t, &toyConnector{})
 	other, err := c1sim.NewCredentials("c1sim-connector", s.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +205,7 @@ func TestWrongSecretOrClientIDIsRejected(t *testing.T) {
 		t.Fatalf("the forged credential should claim the server's client id")
 	}
 
-	err = manager(ctx, t, s.ClientID(), other.ClientSecret, t.TempDir()).Bootstrap(ctx, cc)
+	err = taskManager(ctx, t, s.ClientID(), other.ClientSecret, t.TempDir()).Bootstrap(ctx, cc)
 	if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("Hello with another key: %v, want Unauthenticated after a 401", err)
 	}
@@ -212,7 +214,7 @@ func TestWrongSecretOrClientIDIsRejected(t *testing.T) {
 		t.Fatalf("records %+v", recs)
 	}
 
-	err = manager(ctx, t, "someone-else@"+s.Addr()+"/pcc", s.ClientSecret(), t.TempDir()).Bootstrap(ctx, cc)
+	err = taskManager(ctx, t, "someone-else@"+s.Addr()+"/pcc", s.ClientSecret(), t.TempDir()).Bootstrap(ctx, cc)
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("Hello as another client: %v", err)
 	}
@@ -224,13 +226,14 @@ func TestWrongSecretOrClientIDIsRejected(t *testing.T) {
 
 // A full sync: heartbeat, the c1z upload, the debug log upload byte for
 // byte, FinishTask; then a grant of an entitlement as it was synced.
-func TestFullSyncUploadsAndGrantOfSyncedEntitlement(t *testing.T) {
+func TestStandInFullSyncUploadsAndGrantOfSyncedEntitlement(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t)
-	s := start(t, c1sim.Options{})
-	conn := &testConnector{}
-	cc := serve(ctx, t, conn)
+	s := startStandIn(t, c1sim.Options{})
+	conn := &toyConnector{}
+	cc := serveToy(ctx, t, conn)
 	tmp := t.TempDir()
-	m := manager(ctx, t, s.ClientID(), s.ClientSecret(), tmp)
+	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), tmp)
 	if err := m.Bootstrap(ctx, cc); err != nil {
 		t.Fatal(err)
 	}
@@ -308,11 +311,12 @@ func TestFullSyncUploadsAndGrantOfSyncedEntitlement(t *testing.T) {
 
 // A 503 from the token endpoint at start-up: the SDK maps every non-200
 // answer to Unauthenticated, which its startup Hello does not retry.
-func TestTokenOutageAtStartup(t *testing.T) {
+func TestStandInTokenOutageAtStartup(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t)
-	s := start(t, c1sim.Options{})
-	cc := serve(ctx, t, &testConnector{})
-	m := manager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
+	s := startStandIn(t, c1sim.Options{})
+	cc := serveToy(ctx, t, &toyConnector{})
+	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
 
 	s.FailToken(http.StatusServiceUnavailable, c1sim.Forever)
 	err := m.Bootstrap(ctx, cc)
@@ -334,15 +338,16 @@ func TestTokenOutageAtStartup(t *testing.T) {
 
 // While running, a cached token rides out a token outage; a token that
 // needs refreshing (TTL within the SDK's 10s refresh margin) does not.
-func TestTokenOutageWhileRunning(t *testing.T) {
+func TestStandInTokenOutageWhileRunning(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t)
 	for _, tc := range []struct {
 		ttl      time.Duration
 		wantCode codes.Code
 	}{{time.Hour, codes.OK}, {5 * time.Second, codes.Unauthenticated}} {
-		s := start(t, c1sim.Options{TokenTTL: tc.ttl})
-		cc := serve(ctx, t, &testConnector{})
-		m := manager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
+		s := startStandIn(t, c1sim.Options{TokenTTL: tc.ttl})
+		cc := serveToy(ctx, t, &toyConnector{})
+		m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
 		if err := m.Bootstrap(ctx, cc); err != nil {
 			t.Fatal(err)
 		}
@@ -357,11 +362,12 @@ func TestTokenOutageWhileRunning(t *testing.T) {
 	}
 }
 
-func TestInjectedRPCFailure(t *testing.T) {
+func TestStandInInjectedRPCFailure(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t)
-	s := start(t, c1sim.Options{})
-	cc := serve(ctx, t, &testConnector{})
-	m := manager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
+	s := startStandIn(t, c1sim.Options{})
+	cc := serveToy(ctx, t, &toyConnector{})
+	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
 	if err := m.Bootstrap(ctx, cc); err != nil {
 		t.Fatal(err)
 	}
@@ -399,11 +405,12 @@ func TestInjectedRPCFailure(t *testing.T) {
 
 // A task the server cancels: the first heartbeat says so and the SDK drops
 // the sync without finishing the task.
-func TestHeartbeatCancelsTask(t *testing.T) {
+func TestStandInHeartbeatCancelsTask(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t)
-	s := start(t, c1sim.Options{})
-	cc := serve(ctx, t, &testConnector{})
-	m := manager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
+	s := startStandIn(t, c1sim.Options{})
+	cc := serveToy(ctx, t, &toyConnector{})
+	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
 	if err := m.Bootstrap(ctx, cc); err != nil {
 		t.Fatal(err)
 	}
@@ -432,13 +439,13 @@ func TestHeartbeatCancelsTask(t *testing.T) {
 }
 
 // The batch path (BATON_GET_TASKS=true): GetTasks hands out each task once.
-func TestGetTasksBatch(t *testing.T) {
+func TestStandInGetTasksBatch(t *testing.T) {
 	ctx := testContext(t)
 	t.Setenv("BATON_GET_TASKS", "true")
-	s := start(t, c1sim.Options{PollInterval: -1})
-	conn := &testConnector{}
-	cc := serve(ctx, t, conn)
-	m := manager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
+	s := startStandIn(t, c1sim.Options{PollInterval: -1})
+	conn := &toyConnector{}
+	cc := serveToy(ctx, t, conn)
+	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
 	if err := m.Bootstrap(ctx, cc); err != nil {
 		t.Fatal(err)
 	}
@@ -480,12 +487,13 @@ func TestGetTasksBatch(t *testing.T) {
 
 // Provisioning failures and the other task types reach the connector and
 // come back as the SDK reports them.
-func TestProvisioningTasks(t *testing.T) {
+func TestStandInProvisioningTasks(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t)
-	s := start(t, c1sim.Options{})
-	conn := &testConnector{}
-	cc := serve(ctx, t, conn)
-	m := manager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
+	s := startStandIn(t, c1sim.Options{})
+	conn := &toyConnector{}
+	cc := serveToy(ctx, t, conn)
+	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
 	if err := m.Bootstrap(ctx, cc); err != nil {
 		t.Fatal(err)
 	}
@@ -553,14 +561,15 @@ func TestProvisioningTasks(t *testing.T) {
 }
 
 // The token endpoint checks every part of the client assertion.
-func TestClientAssertionChecks(t *testing.T) {
-	s := start(t, c1sim.Options{})
+func TestStandInClientAssertionChecks(t *testing.T) {
+	t.Parallel()
+	s := startStandIn(t, c1sim.Options{})
 	creds := s.Credentials()
 	other, err := c1sim.NewCredentials("c1sim-connector", s.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: sharedCA.CertPool(), MinVersion: tls.VersionTLS12}}}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: standInCA.CertPool(), MinVersion: tls.VersionTLS12}}}
 	post := func(form url.Values) (int, string) {
 		t.Helper()
 		resp, err := client.PostForm(s.URL()+c1sim.TokenPath, form)
@@ -666,7 +675,7 @@ func accessToken(t *testing.T, s *c1sim.Server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: sharedCA.CertPool(), MinVersion: tls.VersionTLS12}}}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: standInCA.CertPool(), MinVersion: tls.VersionTLS12}}}
 	resp, err := client.PostForm(s.URL()+c1sim.TokenPath, url.Values{
 		"client_id": {creds.ClientID}, "grant_type": {"client_credentials"},
 		"client_assertion_type": {c1sim.AssertionType}, "client_assertion": {jws},
@@ -688,7 +697,7 @@ func accessToken(t *testing.T, s *c1sim.Server) string {
 // authorization metadata ("" for none).
 func rawClient(t *testing.T, s *c1sim.Server, auth string) v1.BatonServiceClient {
 	t.Helper()
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: sharedCA.CertPool(), MinVersion: tls.VersionTLS12}))}
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: standInCA.CertPool(), MinVersion: tls.VersionTLS12}))}
 	if auth != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(bearer(auth)))
 	}
@@ -701,9 +710,10 @@ func rawClient(t *testing.T, s *c1sim.Server, auth string) v1.BatonServiceClient
 }
 
 // An upload is kept only when its bytes match the sha256 trailer.
-func TestUploadChecksum(t *testing.T) {
+func TestStandInUploadChecksum(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t)
-	s := start(t, c1sim.Options{})
+	s := startStandIn(t, c1sim.Options{})
 	c := rawClient(t, s, "Bearer "+accessToken(t, s))
 	id := s.EnqueueFullSync(c1sim.FullSync{})
 	upload := func(data []byte, sum []byte) error {
@@ -755,9 +765,10 @@ func (bearer) RequireTransportSecurity() bool { return true }
 
 // Every call needs a live access token from the token endpoint, and requests
 // must pass the proto's validation rules.
-func TestGRPCRequiresAccessToken(t *testing.T) {
+func TestStandInGRPCRequiresAccessToken(t *testing.T) {
+	t.Parallel()
 	ctx := testContext(t)
-	s := start(t, c1sim.Options{})
+	s := startStandIn(t, c1sim.Options{})
 	call := func(auth string, host string) error {
 		t.Helper()
 		_, err := rawClient(t, s, auth).GetTask(ctx, v1.BatonServiceGetTaskRequest_builder{HostId: host}.Build())
@@ -797,9 +808,9 @@ func TestGRPCRequiresAccessToken(t *testing.T) {
 // A client id naming another host reaches the stand-in through
 // BATON_C1_API_HOST, for the token and the calls; the assertion's audience
 // stays the client id's host.
-func TestAPIHostOverride(t *testing.T) {
+func TestStandInAPIHostOverride(t *testing.T) {
 	ctx := testContext(t)
-	s := start(t, c1sim.Options{TenantHost: "acme.c1sim.invalid"})
+	s := startStandIn(t, c1sim.Options{TenantHost: "acme.c1sim.invalid"})
 	if !strings.HasSuffix(s.ClientID(), "@acme.c1sim.invalid/pcc") || s.Credentials().Audience() != "acme.c1sim.invalid" {
 		t.Fatalf("client id %q", s.ClientID())
 	}
@@ -809,8 +820,8 @@ func TestAPIHostOverride(t *testing.T) {
 			t.Setenv(k, v)
 		}
 	}
-	cc := serve(ctx, t, &testConnector{})
-	if err := manager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir()).Bootstrap(ctx, cc); err != nil {
+	cc := serveToy(ctx, t, &toyConnector{})
+	if err := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir()).Bootstrap(ctx, cc); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range s.Records() {
@@ -823,10 +834,11 @@ func TestAPIHostOverride(t *testing.T) {
 	}
 }
 
-func TestUnreachable(t *testing.T) {
-	s := start(t, c1sim.Options{})
+func TestStandInUnreachable(t *testing.T) {
+	t.Parallel()
+	s := startStandIn(t, c1sim.Options{})
 	dial := func() error {
-		c, err := tls.Dial("tcp", s.Addr(), &tls.Config{RootCAs: sharedCA.CertPool(), MinVersion: tls.VersionTLS12})
+		c, err := tls.Dial("tcp", s.Addr(), &tls.Config{RootCAs: standInCA.CertPool(), MinVersion: tls.VersionTLS12})
 		if err == nil {
 			_ = c.Close()
 		}

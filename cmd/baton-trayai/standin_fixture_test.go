@@ -1,9 +1,11 @@
-package c1sim_test
+// The ConductorOne stand-in's own tests (standin_test.go) run the SDK's
+// service-mode client in this process against internal/c1sim, with the toy
+// connector below. They live here, beside the service-mode tests that stand
+// on the stand-in, so the SDK is linked into one test binary instead of two.
+package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -23,36 +25,10 @@ import (
 	"github.com/conductorone/baton-trayai/internal/harness"
 )
 
-// sharedCA signs every test server: the SDK runs in this process, and Go
-// reads SSL_CERT_FILE once per process.
-var sharedCA *c1sim.CA
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "c1sim-test-ca-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	sharedCA, err = c1sim.NewCA(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	// Before the first TLS handshake of the process.
-	_ = os.Setenv("SSL_CERT_FILE", sharedCA.File())
-	// Tests that want these set them with t.Setenv.
-	for _, k := range []string{"BATON_C1_API_HOST", "BATON_GET_TASKS", "BATON_HOST_ID"} {
-		_ = os.Unsetenv(k)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// start starts a stand-in for one test.
-func start(t *testing.T, opts c1sim.Options) *c1sim.Server {
+// startStandIn starts a stand-in for one test.
+func startStandIn(t *testing.T, opts c1sim.Options) *c1sim.Server {
 	t.Helper()
-	opts.CA = sharedCA
+	opts.CA = standInCA
 	if opts.Logf == nil {
 		opts.Logf = t.Logf
 	}
@@ -75,10 +51,10 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// manager is the SDK's service-mode task manager, as the connector runner
+// taskManager is the SDK's service-mode task manager, as the connector runner
 // builds it (pkg/connectorrunner NewConnectorRunner), for one client id and
 // secret.
-func manager(ctx context.Context, t *testing.T, clientID, clientSecret, tempDir string) c1api.BootstrappingTaskManager {
+func taskManager(ctx context.Context, t *testing.T, clientID, clientSecret, tempDir string) c1api.BootstrappingTaskManager {
 	t.Helper()
 	m, err := c1api.NewC1TaskManager(ctx, clientID, clientSecret, tempDir, false, "", "", nil, nil, nil, 0, "", 1, false)
 	if err != nil {
@@ -87,9 +63,9 @@ func manager(ctx context.Context, t *testing.T, clientID, clientSecret, tempDir 
 	return m
 }
 
-// serve runs the test connector behind the SDK's connector server, in
+// serveToy runs the toy connector behind the SDK's connector server, in
 // process, and returns its client (what the runner hands the task manager).
-func serve(ctx context.Context, t *testing.T, c *testConnector) types.ConnectorClient {
+func serveToy(ctx context.Context, t *testing.T, c *toyConnector) types.ConnectorClient {
 	t.Helper()
 	served, err := harness.Serve(ctx, c)
 	if err != nil {
@@ -100,42 +76,42 @@ func serve(ctx context.Context, t *testing.T, c *testConnector) types.ConnectorC
 }
 
 var (
-	userType = v2.ResourceType_builder{
+	toyUserType = v2.ResourceType_builder{
 		Id: "user", DisplayName: "User", Traits: []v2.ResourceType_Trait{v2.ResourceType_TRAIT_USER},
 	}.Build()
-	groupType = v2.ResourceType_builder{
+	toyGroupType = v2.ResourceType_builder{
 		Id: "group", DisplayName: "Group", Traits: []v2.ResourceType_Trait{v2.ResourceType_TRAIT_GROUP},
 	}.Build()
 )
 
-// testConnector is a tiny connector: users alice and bob, group admins whose
+// toyConnector is a tiny connector: users alice and bob, group admins whose
 // member bob is. It grants and revokes admins membership (refusing mallory),
 // deletes users and rotates a user's password.
-type testConnector struct {
+type toyConnector struct {
 	mu      sync.Mutex
 	granted []string
 	revoked []string
 	deleted []string
 }
 
-func (c *testConnector) Metadata(context.Context) (*v2.ConnectorMetadata, error) {
+func (c *toyConnector) Metadata(context.Context) (*v2.ConnectorMetadata, error) {
 	return v2.ConnectorMetadata_builder{DisplayName: "c1sim test connector", Description: "users and a group"}.Build(), nil
 }
 
-func (c *testConnector) Validate(context.Context) (annotations.Annotations, error) { return nil, nil }
+func (c *toyConnector) Validate(context.Context) (annotations.Annotations, error) { return nil, nil }
 
-func (c *testConnector) ResourceSyncers(context.Context) []connectorbuilder.ResourceSyncerV2 {
-	return []connectorbuilder.ResourceSyncerV2{&users{c}, &groups{c}}
+func (c *toyConnector) ResourceSyncers(context.Context) []connectorbuilder.ResourceSyncerV2 {
+	return []connectorbuilder.ResourceSyncerV2{&toyUsers{c}, &toyGroups{c}}
 }
 
-type users struct{ c *testConnector }
+type toyUsers struct{ c *toyConnector }
 
-func (u *users) ResourceType(context.Context) *v2.ResourceType { return userType }
+func (u *toyUsers) ResourceType(context.Context) *v2.ResourceType { return toyUserType }
 
-func (u *users) List(_ context.Context, _ *v2.ResourceId, _ resource.SyncOpAttrs) ([]*v2.Resource, *resource.SyncOpResults, error) {
+func (u *toyUsers) List(_ context.Context, _ *v2.ResourceId, _ resource.SyncOpAttrs) ([]*v2.Resource, *resource.SyncOpResults, error) {
 	var out []*v2.Resource
 	for _, name := range []string{"alice", "bob"} {
-		r, err := resource.NewUserResource(name, userType, name, []resource.UserTraitOption{resource.WithEmail(name+"@example.com", true)})
+		r, err := resource.NewUserResource(name, toyUserType, name, []resource.UserTraitOption{resource.WithEmail(name+"@example.com", true)})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -144,43 +120,43 @@ func (u *users) List(_ context.Context, _ *v2.ResourceId, _ resource.SyncOpAttrs
 	return out, &resource.SyncOpResults{}, nil
 }
 
-func (u *users) Entitlements(context.Context, *v2.Resource, resource.SyncOpAttrs) ([]*v2.Entitlement, *resource.SyncOpResults, error) {
+func (u *toyUsers) Entitlements(context.Context, *v2.Resource, resource.SyncOpAttrs) ([]*v2.Entitlement, *resource.SyncOpResults, error) {
 	return nil, &resource.SyncOpResults{}, nil
 }
 
-func (u *users) Grants(context.Context, *v2.Resource, resource.SyncOpAttrs) ([]*v2.Grant, *resource.SyncOpResults, error) {
+func (u *toyUsers) Grants(context.Context, *v2.Resource, resource.SyncOpAttrs) ([]*v2.Grant, *resource.SyncOpResults, error) {
 	return nil, &resource.SyncOpResults{}, nil
 }
 
-func (u *users) Delete(_ context.Context, id *v2.ResourceId, _ *v2.ResourceId) (annotations.Annotations, error) {
+func (u *toyUsers) Delete(_ context.Context, id *v2.ResourceId, _ *v2.ResourceId) (annotations.Annotations, error) {
 	u.c.mu.Lock()
 	defer u.c.mu.Unlock()
 	u.c.deleted = append(u.c.deleted, id.GetResource())
 	return nil, nil
 }
 
-func (u *users) Rotate(_ context.Context, id *v2.ResourceId, _ *v2.LocalCredentialOptions) ([]*v2.PlaintextData, annotations.Annotations, error) {
+func (u *toyUsers) Rotate(_ context.Context, id *v2.ResourceId, _ *v2.LocalCredentialOptions) ([]*v2.PlaintextData, annotations.Annotations, error) {
 	return []*v2.PlaintextData{v2.PlaintextData_builder{
 		Name: "password", Bytes: []byte("rotated-password-for-" + id.GetResource()),
 	}.Build()}, nil, nil
 }
 
-func (u *users) RotateCapabilityDetails(context.Context) (*v2.CredentialDetailsCredentialRotation, annotations.Annotations, error) {
+func (u *toyUsers) RotateCapabilityDetails(context.Context) (*v2.CredentialDetailsCredentialRotation, annotations.Annotations, error) {
 	return v2.CredentialDetailsCredentialRotation_builder{
 		SupportedCredentialOptions: []v2.CapabilityDetailCredentialOption{v2.CapabilityDetailCredentialOption_CAPABILITY_DETAIL_CREDENTIAL_OPTION_RANDOM_PASSWORD},
 		PreferredCredentialOption:  v2.CapabilityDetailCredentialOption_CAPABILITY_DETAIL_CREDENTIAL_OPTION_RANDOM_PASSWORD,
 	}.Build(), nil, nil
 }
 
-type groups struct{ c *testConnector }
+type toyGroups struct{ c *toyConnector }
 
-func (g *groups) ResourceType(context.Context) *v2.ResourceType { return groupType }
+func (g *toyGroups) ResourceType(context.Context) *v2.ResourceType { return toyGroupType }
 
 func adminsGroup() (*v2.Resource, error) {
-	return resource.NewGroupResource("Admins", groupType, "admins", nil)
+	return resource.NewGroupResource("Admins", toyGroupType, "admins", nil)
 }
 
-func (g *groups) List(_ context.Context, _ *v2.ResourceId, _ resource.SyncOpAttrs) ([]*v2.Resource, *resource.SyncOpResults, error) {
+func (g *toyGroups) List(_ context.Context, _ *v2.ResourceId, _ resource.SyncOpAttrs) ([]*v2.Resource, *resource.SyncOpResults, error) {
 	r, err := adminsGroup()
 	if err != nil {
 		return nil, nil, err
@@ -188,16 +164,16 @@ func (g *groups) List(_ context.Context, _ *v2.ResourceId, _ resource.SyncOpAttr
 	return []*v2.Resource{r}, &resource.SyncOpResults{}, nil
 }
 
-func (g *groups) Entitlements(_ context.Context, r *v2.Resource, _ resource.SyncOpAttrs) ([]*v2.Entitlement, *resource.SyncOpResults, error) {
-	return []*v2.Entitlement{entitlement.NewAssignmentEntitlement(r, "member", entitlement.WithGrantableTo(userType))}, &resource.SyncOpResults{}, nil
+func (g *toyGroups) Entitlements(_ context.Context, r *v2.Resource, _ resource.SyncOpAttrs) ([]*v2.Entitlement, *resource.SyncOpResults, error) {
+	return []*v2.Entitlement{entitlement.NewAssignmentEntitlement(r, "member", entitlement.WithGrantableTo(toyUserType))}, &resource.SyncOpResults{}, nil
 }
 
-func (g *groups) Grants(_ context.Context, r *v2.Resource, _ resource.SyncOpAttrs) ([]*v2.Grant, *resource.SyncOpResults, error) {
+func (g *toyGroups) Grants(_ context.Context, r *v2.Resource, _ resource.SyncOpAttrs) ([]*v2.Grant, *resource.SyncOpResults, error) {
 	bob := v2.ResourceId_builder{ResourceType: "user", Resource: "bob"}.Build()
 	return []*v2.Grant{grant.NewGrant(r, "member", bob)}, &resource.SyncOpResults{}, nil
 }
 
-func (g *groups) Grant(_ context.Context, principal *v2.Resource, ent *v2.Entitlement) ([]*v2.Grant, annotations.Annotations, error) {
+func (g *toyGroups) Grant(_ context.Context, principal *v2.Resource, ent *v2.Entitlement) ([]*v2.Grant, annotations.Annotations, error) {
 	if principal.GetId().GetResource() == "mallory" {
 		return nil, nil, status.Error(codes.PermissionDenied, "mallory is not allowed in admins")
 	}
@@ -207,7 +183,7 @@ func (g *groups) Grant(_ context.Context, principal *v2.Resource, ent *v2.Entitl
 	return []*v2.Grant{grant.NewGrant(ent.GetResource(), "member", principal.GetId())}, nil, nil
 }
 
-func (g *groups) Revoke(_ context.Context, gr *v2.Grant) (annotations.Annotations, error) {
+func (g *toyGroups) Revoke(_ context.Context, gr *v2.Grant) (annotations.Annotations, error) {
 	g.c.mu.Lock()
 	defer g.c.mu.Unlock()
 	g.c.revoked = append(g.c.revoked, gr.GetId())
