@@ -176,7 +176,11 @@ func TestAStoppedRunExitsWithTheSignal(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		<-requested // the sync is under way
+		select {
+		case <-requested: // the sync is under way
+		case <-ctx.Done():
+			t.Fatalf("the sync never asked Tray.ai anything:\n%s", out.String())
+		}
 		_ = cmd.Process.Signal(sig)
 		err := cmd.Wait()
 		var exitErr *exec.ExitError

@@ -7,8 +7,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/conductorone/baton-sdk/pkg/field"
+	"github.com/conductorone/baton-sdk/pkg/tempdir"
+	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
 
 	"github.com/conductorone/baton-trayai/internal/outcome"
 	"github.com/conductorone/baton-trayai/internal/scratch"
@@ -31,16 +35,17 @@ func launch(ctx context.Context) int {
 		}
 		return run(ctx)
 	}
-	v, err := peek(ctx)
-	if err != nil {
-		// The SDK's own command reports a broken configuration best.
+	v, cmd, err := defineCommand(ctx, &runner{})
+	if err != nil || informational(cmd, os.Args[1:]) {
+		// The SDK's own command reports a broken configuration best, and a
+		// command that only prints needs no run directory or supervisor.
 		return run(ctx)
 	}
 	log := startupLogger(v)
 	dir, err := claimRunDir(v, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err.Error())
-		return int(codeInvalidArgument)
+		return int(codes.InvalidArgument)
 	}
 	defer func() { _ = dir.Release() }()
 	if setting(v, "client-id") != "" {
@@ -52,21 +57,27 @@ func launch(ctx context.Context) int {
 	return run(ctx)
 }
 
-// codeInvalidArgument is the exit code of a configuration that cannot work.
-const codeInvalidArgument = 3
+// informational reports a command that only prints: help, the version, the
+// capabilities or the configuration schema. It writes no temporary data
+// (so it must not fail on an unwritable TMPDIR, nor sweep other runs'), and
+// there is no sync whose exit status a supervisor must own.
+func informational(cmd *cobra.Command, args []string) bool {
+	if slices.ContainsFunc(args, func(a string) bool { return a == "--help" || a == "-h" || a == "--version" }) {
+		return true
+	}
+	sub, _, err := cmd.Find(args)
+	return err == nil && sub != cmd && slices.Contains([]string{"capabilities", "config", "completion", "help"}, sub.Name())
+}
 
 // claimRunDir makes this run's directory for temporary data under the
-// temporary directory the operator chose (--c1z-temp-dir, else TMPDIR),
+// temporary directory the operator chose (--c1z-temp-dir, else BATON_TMPDIR, else TMPDIR: the SDK's order),
 // removes what earlier runs that were killed left there, and points the SDK
 // and every process of the run at it.
 func claimRunDir(v *viper.Viper, log *zap.Logger) (*scratch.Dir, error) {
-	root := setting(v, "c1z-temp-dir")
-	if root == "" {
-		root = os.TempDir()
-	}
+	root := tempdir.Resolve(setting(v, "c1z-temp-dir"))
 	dir, swept, err := scratch.Claim(root)
 	if err != nil {
-		return nil, fmt.Errorf("baton-trayai: %w: set --c1z-temp-dir (BATON_C1Z_TEMP_DIR) or TMPDIR to a writable directory", err)
+		return nil, fmt.Errorf("baton-trayai: %w: set --c1z-temp-dir (BATON_C1Z_TEMP_DIR), BATON_TMPDIR or TMPDIR to a writable directory", err)
 	}
 	if len(swept) > 0 {
 		log.Info("baton-trayai: removed the temporary data of runs that were stopped before they could clean up",
@@ -81,21 +92,22 @@ func claimRunDir(v *viper.Viper, log *zap.Logger) (*scratch.Dir, error) {
 	return dir, nil
 }
 
-// peek reads the configuration the way the SDK will (environment, then
-// the config file), before the SDK parses any flag; setting adds flags.
-func peek(ctx context.Context) (*viper.Viper, error) {
-	r := &runner{}
-	v, _, err := defineCommand(ctx, r)
-	return v, err
-}
-
 // setting is the value of a setting from a flag, the environment or the
-// config file, in the SDK's order of precedence.
+// config file, in the SDK's order of precedence, else the SDK's default
+// (viper holds no defaults before the SDK parses the flags).
 func setting(v *viper.Viper, name string) string {
 	if value, ok := flagValue(os.Args[1:], name); ok {
 		return value
 	}
-	return v.GetString(name)
+	if value := v.GetString(name); value != "" {
+		return value
+	}
+	for _, f := range field.DefaultFields {
+		if f.FieldName == name && f.DefaultValue != nil {
+			return fmt.Sprint(f.DefaultValue)
+		}
+	}
+	return ""
 }
 
 // flagValue finds --name value or --name=value among args.
@@ -107,8 +119,12 @@ func flagValue(args []string, name string) (string, bool) {
 		if value, ok := strings.CutPrefix(a, "--"+name+"="); ok {
 			return value, true
 		}
-		if a == "--"+name && i+1 < len(args) {
-			return args[i+1], true
+		if a == "--"+name {
+			// A boolean flag may stand alone.
+			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				return args[i+1], true
+			}
+			return "true", true
 		}
 	}
 	return "", false

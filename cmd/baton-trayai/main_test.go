@@ -145,6 +145,17 @@ func skipInShortMode(t *testing.T, what string) {
 	}
 }
 
+// notADirectory is a path no temporary directory can be made under, even
+// by root: a regular file.
+func notADirectory(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 type result struct {
 	out  string
 	code int
@@ -307,9 +318,13 @@ func TestInvalidConfigurationFailsBeforeAnyRequest(t *testing.T) {
 	}
 }
 
+// Commands that only print need no token and write nothing: they work with
+// a temporary directory that cannot be written, and leave other runs'
+// temporary data alone.
 func TestCapabilitiesConfigAndVersionNeedNoToken(t *testing.T) {
 	t.Parallel()
-	r := runCLI(t, nil, "capabilities")
+	unwritable := []string{"TMPDIR=" + notADirectory(t)}
+	r := runCLI(t, unwritable, "capabilities")
 	var caps struct {
 		ResourceTypeCapabilities []struct {
 			ResourceType struct{ ID string } `json:"resourceType"`
@@ -321,12 +336,12 @@ func TestCapabilitiesConfigAndVersionNeedNoToken(t *testing.T) {
 		t.Fatalf("capabilities: exit %d\n%s", r.code, tail(r.out))
 	}
 
-	r = runCLI(t, nil, "config")
+	r = runCLI(t, unwritable, "config")
 	if r.code != 0 || !strings.Contains(r.out, `"auth-token"`) || !strings.Contains(r.out, `"isSecret": true`) {
 		t.Fatalf("config: exit %d\n%s", r.code, tail(r.out))
 	}
 
-	r = runCLI(t, nil, "--version")
+	r = runCLI(t, unwritable, "--version")
 	if r.code != 0 || !strings.Contains(r.out, testVersion) || !strings.Contains(r.out, testCommit) || !strings.Contains(r.out, testDate) {
 		t.Fatalf("--version: exit %d: %q", r.code, r.out)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -50,6 +49,13 @@ func serve(ctx context.Context, v *viper.Viper, dir *scratch.Dir, log *zap.Logge
 		os.Exit(outcome.CodeSignaled + signalNumber(sig))
 	}()
 
+	health, err := startHealthFront(ctx, v)
+	if err != nil {
+		log.Error(err.Error())
+		return int(codes.InvalidArgument)
+	}
+	defer health.Close()
+
 	wait := firstStartupRetry
 	for {
 		code, err := execute(ctx)
@@ -63,7 +69,7 @@ func serve(ctx context.Context, v *viper.Viper, dir *scratch.Dir, log *zap.Logge
 		}
 		log.Warn("baton-trayai: ConductorOne did not answer the connector's start-up; retrying",
 			zap.Duration("retry_in", wait), zap.String("reason", oneLine(err)))
-		waitServingHealth(v, wait)
+		time.Sleep(wait)
 		wait = min(2*wait, maxStartupRetry)
 	}
 }
@@ -102,36 +108,6 @@ func credentialHint(err error) string {
 			"): check --client-id and --client-secret (BATON_CLIENT_ID, BATON_CLIENT_SECRET); rotate them in ConductorOne if they were revoked"
 	}
 	return ""
-}
-
-// waitServingHealth waits, serving the health check the SDK serves once it
-// has started (when it is enabled): alive, but not ready. Without it the
-// kubelet's liveness probe would restart a pod that is only waiting for
-// ConductorOne.
-func waitServingHealth(v *viper.Viper, d time.Duration) {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	if !v.GetBool("health-check") {
-		<-timer.C
-		return
-	}
-	bind := setting(v, "health-check-bind-address")
-	if bind == "" {
-		bind = "127.0.0.1"
-	}
-	port := setting(v, "health-check-port")
-	if port == "" {
-		port = "8081"
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/live", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("alive")) })
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "waiting for ConductorOne to answer the connector's start-up", http.StatusServiceUnavailable)
-	})
-	srv := &http.Server{Addr: net.JoinHostPort(bind, port), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.ListenAndServe() }()
-	<-timer.C
-	_ = srv.Close()
 }
 
 // startupLogger logs what happens before and around the SDK's own logger,

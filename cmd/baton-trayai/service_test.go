@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -66,14 +67,11 @@ type service struct {
 	done chan struct{}
 }
 
+// startC1 is a stand-in for the binary's service: it polls often, and its
+// requests are not logged (the service's own log is the test's evidence).
 func startC1(t *testing.T) *c1sim.Server {
 	t.Helper()
-	c1, err := c1sim.Start(c1sim.Options{PollInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c1.Close() })
-	return c1
+	return startStandIn(t, c1sim.Options{PollInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, Logf: func(string, ...any) {}})
 }
 
 func newTray(shape traysim.Shape) *traysim.Server {
@@ -357,10 +355,12 @@ func TestServiceModeRunsEveryTask(t *testing.T) {
 		}
 	}
 	for _, up := range c1.AllUploads() {
-		if got, err := harness.Read(context.Background(), up.Path, t.TempDir()); err == nil {
-			if leaks := mentions(got, serviceToken); len(leaks) != 0 {
-				t.Fatalf("the Tray.ai token is in an uploaded c1z: %v", leaks)
-			}
+		got, err := harness.Read(context.Background(), up.Path, t.TempDir())
+		if err != nil {
+			t.Fatalf("upload %s unreadable, so not checked for the token: %v", up.Path, err)
+		}
+		if leaks := mentions(got, serviceToken); len(leaks) != 0 {
+			t.Fatalf("the Tray.ai token is in an uploaded c1z: %v", leaks)
 		}
 	}
 }
@@ -379,6 +379,13 @@ func TestServiceModeRidesOutConductorOneOutages(t *testing.T) {
 	if n := strings.Count(s.out.String(), "ConductorOne did not answer the connector's start-up; retrying"); n != 2 {
 		t.Fatalf("%d retry lines for 2 failed start-ups, want one each", n)
 	}
+	var waits []string
+	for _, m := range regexp.MustCompile(`"retry_in":([0-9.]+)`).FindAllStringSubmatch(s.out.String(), -1) {
+		waits = append(waits, m[1])
+	}
+	if !slices.Equal(waits, []string{"1", "2"}) {
+		t.Fatalf("start-up retried after %v s, want 1 then 2 (a second, doubling)", waits)
+	}
 
 	c1.FailRPC(codes.Unavailable, c1sim.Forever, "GetTask")
 	if err := c1.WaitUntil(ctxFor(t, time.Minute), func() bool { return c1.Stats().RPCFailuresInjected >= 2 }); err != nil {
@@ -390,6 +397,72 @@ func TestServiceModeRidesOutConductorOneOutages(t *testing.T) {
 	}
 	if s.exited() {
 		t.Fatal("the service exited during the outage")
+	}
+}
+
+// Until ConductorOne answers the start-up Hello, however long the SDK
+// retries it, the liveness probe is answered and readiness is not; once it
+// answers, both are, on the port the operator chose.
+func TestServiceModeIsAliveWhileWaitingForConductorOne(t *testing.T) {
+	skipInShortMode(t, "service mode's start-up")
+	t.Parallel()
+	c1 := startC1(t)
+	c1.FailRPC(codes.Unavailable, c1sim.Forever, "Hello")
+	port := freePort(t)
+	s := startService(t, c1, newTray(traysim.ShapeFull), "--health-check", "--health-check-port", port)
+	if err := c1.WaitUntil(ctxFor(t, time.Minute), func() bool { return c1.Stats().RPCFailuresInjected >= 1 }); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://127.0.0.1:" + port
+	waitProbe(t, s, base+"/live", http.StatusOK)
+	if code := probe(base + "/ready"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/ready answered %d before ConductorOne answered the start-up, want 503", code)
+	}
+	c1.ClearRPCFailures()
+	if _, err := c1.WaitHello(ctxFor(t, time.Minute), 1); err != nil {
+		t.Fatalf("no Hello once ConductorOne answered (exited: %v): %v", s.exited(), err)
+	}
+	waitProbe(t, s, base+"/ready", http.StatusOK)
+	waitProbe(t, s, base+"/live", http.StatusOK)
+}
+
+// freePort is a loopback port nothing listens on now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// probe is the status a GET of url answers, 0 when nothing answers.
+func probe(url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitProbe polls url, as the kubelet does, until it answers want; it fails
+// the test after 30 s or when the service exits.
+func waitProbe(t *testing.T, s *service, url string, want int) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for got := probe(url); got != want; got = probe(url) {
+		select {
+		case <-s.done:
+			t.Fatalf("the service exited while %s answered %d, want %d:\n%s", url, got, want, tail(s.out.String()))
+		case <-deadline:
+			t.Fatalf("%s answered %d for 30 s, want %d", url, got, want)
+		case <-tick.C:
+		}
 	}
 }
 
@@ -597,7 +670,11 @@ func TestServiceSoakStaysWithinTheManifestLimits(t *testing.T) {
 	if err != nil {
 		t.Skipf("the machine gives no memory cgroup to hold the soak to the manifest's %d MiB: %v", dep.MemoryLimit>>20, err)
 	}
-	t.Cleanup(func() { _ = group.Close() })
+	t.Cleanup(func() {
+		if err := group.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	// The probes' port is not needed here, and another test may hold it.
 	env = append(env, "BATON_HEALTH_CHECK=false", "BATON_LOG_LEVEL=warn", "BATON_RATE_LIMIT=50")
 	s.cmd = cliCommand(context.Background(), env)
@@ -623,6 +700,14 @@ func TestServiceSoakStaysWithinTheManifestLimits(t *testing.T) {
 	}
 	if kills := group.OOMKills(); kills != 0 || s.exited() {
 		t.Fatalf("%d processes OOM-killed at the manifest's %d MiB (service exited: %v)", kills, dep.MemoryLimit>>20, s.exited())
+	}
+	// The SDK removes a task's c1z just after it reports the task finished.
+	settled := func() bool {
+		files, _ := filepath.Glob(filepath.Join(s.tmp, "baton-trayai-run-*", "*"))
+		return len(files) <= 1
+	}
+	for deadline := time.Now().Add(5 * time.Second); !settled() && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
 	}
 	if files, _ := filepath.Glob(filepath.Join(s.tmp, "baton-trayai-run-*", "*")); len(files) > 1 {
 		t.Fatalf("after %d tasks TMPDIR holds %v", tasks, files)

@@ -8,7 +8,6 @@ import (
 	"context"
 	"sync"
 	"testing"
-	"time"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/annotations"
@@ -44,13 +43,6 @@ func startStandIn(t *testing.T, opts c1sim.Options) *c1sim.Server {
 	return s
 }
 
-func testContext(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // taskManager is the SDK's service-mode task manager, as the connector runner
 // builds it (pkg/connectorrunner NewConnectorRunner), for one client id and
 // secret.
@@ -61,6 +53,18 @@ func taskManager(ctx context.Context, t *testing.T, clientID, clientSecret, temp
 		t.Fatal(err)
 	}
 	return m
+}
+
+// bootToy serves conn and starts the SDK's task manager against s with s's
+// credentials and the start-up Hello done, as the connector runner does.
+func bootToy(ctx context.Context, t *testing.T, s *c1sim.Server, conn *toyConnector, tempDir string) (types.ConnectorClient, c1api.BootstrappingTaskManager) {
+	t.Helper()
+	cc := serveToy(ctx, t, conn)
+	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), tempDir)
+	if err := m.Bootstrap(ctx, cc); err != nil {
+		t.Fatalf("startup Hello: %v", err)
+	}
+	return cc, m
 }
 
 // serveToy runs the toy connector behind the SDK's connector server, in

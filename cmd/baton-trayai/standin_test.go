@@ -70,16 +70,11 @@ func TestStandInCredentialsAreWhatTheSDKParses(t *testing.T) {
 // finishes it, exchanging its secret for a token once, and the secret never
 // leaves it.
 func TestStandInServiceModeHelloTaskAndFinish(t *testing.T) {
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	t.Setenv("BATON_HOST_ID", "c1sim-test-host")
 	s := startStandIn(t, c1sim.Options{PollInterval: 250 * time.Millisecond})
 	conn := &toyConnector{}
-	cc := serveToy(ctx, t, conn)
-	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
-
-	if err := m.Bootstrap(ctx, cc); err != nil {
-		t.Fatalf("startup Hello: %v", err)
-	}
+	cc, m := bootToy(ctx, t, s, conn, t.TempDir())
 	hellos := s.Hellos()
 	if len(hellos) != 1 {
 		t.Fatalf("%d Hellos, want 1", len(hellos))
@@ -194,7 +189,7 @@ func TestStandInServiceModeHelloTaskAndFinish(t *testing.T) {
 
 func TestStandInWrongSecretOrClientIDIsRejected(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
 	cc := serveToy(ctx, t, &toyConnector{})
 	other, err := c1sim.NewCredentials("c1sim-connector", s.Addr())
@@ -228,7 +223,7 @@ func TestStandInWrongSecretOrClientIDIsRejected(t *testing.T) {
 // byte, FinishTask; then a grant of an entitlement as it was synced.
 func TestStandInFullSyncUploadsAndGrantOfSyncedEntitlement(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
 	conn := &toyConnector{}
 	cc := serveToy(ctx, t, conn)
@@ -313,7 +308,7 @@ func TestStandInFullSyncUploadsAndGrantOfSyncedEntitlement(t *testing.T) {
 // answer to Unauthenticated, which its startup Hello does not retry.
 func TestStandInTokenOutageAtStartup(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
 	cc := serveToy(ctx, t, &toyConnector{})
 	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
@@ -340,17 +335,13 @@ func TestStandInTokenOutageAtStartup(t *testing.T) {
 // needs refreshing (TTL within the SDK's 10s refresh margin) does not.
 func TestStandInTokenOutageWhileRunning(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	for _, tc := range []struct {
 		ttl      time.Duration
 		wantCode codes.Code
 	}{{time.Hour, codes.OK}, {5 * time.Second, codes.Unauthenticated}} {
 		s := startStandIn(t, c1sim.Options{TokenTTL: tc.ttl})
-		cc := serveToy(ctx, t, &toyConnector{})
-		m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
-		if err := m.Bootstrap(ctx, cc); err != nil {
-			t.Fatal(err)
-		}
+		_, m := bootToy(ctx, t, s, &toyConnector{}, t.TempDir())
 		s.FailToken(http.StatusServiceUnavailable, 1)
 		_, _, err := m.Next(ctx)
 		if status.Code(err) != tc.wantCode {
@@ -364,13 +355,9 @@ func TestStandInTokenOutageWhileRunning(t *testing.T) {
 
 func TestStandInInjectedRPCFailure(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
-	cc := serveToy(ctx, t, &toyConnector{})
-	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
-	if err := m.Bootstrap(ctx, cc); err != nil {
-		t.Fatal(err)
-	}
+	cc, m := bootToy(ctx, t, s, &toyConnector{}, t.TempDir())
 	s.FailRPC(codes.Internal, 1, "FinishTask")
 	s.FailRPC(codes.Unavailable, 1, "GetTask")
 	if _, _, err := m.Next(ctx); status.Code(err) != codes.Unavailable {
@@ -407,13 +394,9 @@ func TestStandInInjectedRPCFailure(t *testing.T) {
 // the sync without finishing the task.
 func TestStandInHeartbeatCancelsTask(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
-	cc := serveToy(ctx, t, &toyConnector{})
-	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
-	if err := m.Bootstrap(ctx, cc); err != nil {
-		t.Fatal(err)
-	}
+	cc, m := bootToy(ctx, t, s, &toyConnector{}, t.TempDir())
 	id := s.EnqueueFullSync(c1sim.FullSync{})
 	s.CancelTask(id)
 	task, _, err := m.Next(ctx)
@@ -440,15 +423,11 @@ func TestStandInHeartbeatCancelsTask(t *testing.T) {
 
 // The batch path (BATON_GET_TASKS=true): GetTasks hands out each task once.
 func TestStandInGetTasksBatch(t *testing.T) {
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	t.Setenv("BATON_GET_TASKS", "true")
 	s := startStandIn(t, c1sim.Options{PollInterval: -1})
 	conn := &toyConnector{}
-	cc := serveToy(ctx, t, conn)
-	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
-	if err := m.Bootstrap(ctx, cc); err != nil {
-		t.Fatal(err)
-	}
+	cc, m := bootToy(ctx, t, s, conn, t.TempDir())
 	admins, err := adminsGroup()
 	if err != nil {
 		t.Fatal(err)
@@ -489,14 +468,10 @@ func TestStandInGetTasksBatch(t *testing.T) {
 // come back as the SDK reports them.
 func TestStandInProvisioningTasks(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
 	conn := &toyConnector{}
-	cc := serveToy(ctx, t, conn)
-	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir())
-	if err := m.Bootstrap(ctx, cc); err != nil {
-		t.Fatal(err)
-	}
+	cc, m := bootToy(ctx, t, s, conn, t.TempDir())
 	admins, err := adminsGroup()
 	if err != nil {
 		t.Fatal(err)
@@ -712,7 +687,7 @@ func rawClient(t *testing.T, s *c1sim.Server, auth string) v1.BatonServiceClient
 // An upload is kept only when its bytes match the sha256 trailer.
 func TestStandInUploadChecksum(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
 	c := rawClient(t, s, "Bearer "+accessToken(t, s))
 	id := s.EnqueueFullSync(c1sim.FullSync{})
@@ -767,7 +742,7 @@ func (bearer) RequireTransportSecurity() bool { return true }
 // must pass the proto's validation rules.
 func TestStandInGRPCRequiresAccessToken(t *testing.T) {
 	t.Parallel()
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
 	call := func(auth string, host string) error {
 		t.Helper()
@@ -809,7 +784,7 @@ func TestStandInGRPCRequiresAccessToken(t *testing.T) {
 // BATON_C1_API_HOST, for the token and the calls; the assertion's audience
 // stays the client id's host.
 func TestStandInAPIHostOverride(t *testing.T) {
-	ctx := testContext(t)
+	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{TenantHost: "acme.c1sim.invalid"})
 	if !strings.HasSuffix(s.ClientID(), "@acme.c1sim.invalid/pcc") || s.Credentials().Audience() != "acme.c1sim.invalid" {
 		t.Fatalf("client id %q", s.ClientID())

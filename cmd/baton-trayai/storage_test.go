@@ -28,6 +28,17 @@ func syncTo(t *testing.T, env []string, url, c1z string, extra ...string) result
 	return runCLI(t, env, args...)
 }
 
+// BATON_TMPDIR, the SDK's own setting, outranks TMPDIR for the run's
+// temporary data, as it does in the SDK.
+func TestBatonTmpdirHoldsTheRunsTemporaryData(t *testing.T) {
+	t.Parallel()
+	url := traysim.ListenTest(t, traysim.NewDefault(traysim.ShapeFull))
+	env := []string{"BATON_TMPDIR=" + t.TempDir(), "TMPDIR=" + notADirectory(t)}
+	if r := syncTo(t, env, url, filepath.Join(t.TempDir(), "sync.c1z")); r.code != 0 {
+		t.Fatalf("a sync with BATON_TMPDIR set and TMPDIR unwritable exited %d:\n%s", r.code, tail(r.out))
+	}
+}
+
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -187,12 +198,17 @@ func TestKilledRunsKeepTheC1zAndTheNextStartRemovesTheirTemporaryData(t *testing
 	started := make(chan struct{})
 	live, liveOut := start(t, env, "--base-url", traysim.ListenTest(t, after(slow, 1, started)), "--auth-token", traysim.AdminToken,
 		"-f", filepath.Join(t.TempDir(), "live.c1z"), "--log-level", "error")
-	<-started
+	select {
+	case <-started:
+	case <-time.After(time.Minute):
+		t.Fatalf("the live run never asked Tray.ai anything:\n%s", liveOut)
+	}
 	liveDir := "baton-trayai-run-" + strconv.Itoa(live.Process.Pid) + "-"
 
-	// The next start of the connector, here only to print its capabilities.
-	if r := runCLI(t, env, "capabilities"); r.code != 0 {
-		t.Fatalf("capabilities exited %d:\n%s", r.code, tail(r.out))
+	// The next run of the connector, beside the live one. (Commands that only
+	// print, such as capabilities, sweep nothing.)
+	if r := syncTo(t, env, traysim.ListenTest(t, traysim.NewDefault(traysim.ShapeFull)), filepath.Join(t.TempDir(), "next.c1z")); r.code != 0 {
+		t.Fatalf("the next sync exited %d:\n%s", r.code, tail(r.out))
 	}
 	now := runDirs(t, root)
 	if len(now) != 1 || !strings.HasPrefix(now[0], liveDir) {

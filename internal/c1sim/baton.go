@@ -149,21 +149,20 @@ func (b *batonService) Hello(ctx context.Context, req *v1.BatonServiceHelloReque
 	return &v1.BatonServiceHelloResponse{}, nil
 }
 
-// takeLocked hands out the first queued task not in known.
-func (s *Server) takeLocked(hostID string, known map[string]bool) *v1.Task {
-	for i, id := range s.queue {
-		if known[id] {
-			continue
-		}
-		s.queue = append(s.queue[:i:i], s.queue[i+1:]...)
-		t := s.tasks[id]
-		t.state, t.takenAt, t.takenBy = TaskTaken, time.Now(), hostID
-		out := proto.CloneOf(t.task)
-		out.SetStatus(v1.Task_STATUS_SCHEDULED)
-		s.notifyLocked()
-		return out
+// takeLocked hands out the first queued task. (A task the connector already
+// knows, GetTasks' known_task_ids, was handed out, so it is queued no more.)
+func (s *Server) takeLocked(hostID string) *v1.Task {
+	if len(s.queue) == 0 {
+		return nil
 	}
-	return nil
+	id := s.queue[0]
+	s.queue = s.queue[1:]
+	t := s.tasks[id]
+	t.state, t.takenAt, t.takenBy = TaskTaken, time.Now(), hostID
+	out := proto.CloneOf(t.task)
+	out.SetStatus(v1.Task_STATUS_SCHEDULED)
+	s.notifyLocked()
+	return out
 }
 
 func (b *batonService) GetTask(_ context.Context, req *v1.BatonServiceGetTaskRequest) (*v1.BatonServiceGetTaskResponse, error) {
@@ -171,7 +170,7 @@ func (b *batonService) GetTask(_ context.Context, req *v1.BatonServiceGetTaskReq
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return v1.BatonServiceGetTaskResponse_builder{
-		Task:          s.takeLocked(req.GetHostId(), nil),
+		Task:          s.takeLocked(req.GetHostId()),
 		NextPoll:      durationpb.New(s.pollInterval),
 		NextHeartbeat: durationpb.New(s.heartbeatInterval),
 	}.Build(), nil
@@ -179,15 +178,11 @@ func (b *batonService) GetTask(_ context.Context, req *v1.BatonServiceGetTaskReq
 
 func (b *batonService) GetTasks(_ context.Context, req *v1.BatonServiceGetTasksRequest) (*v1.BatonServiceGetTasksResponse, error) {
 	s := b.s
-	known := map[string]bool{}
-	for _, id := range req.GetKnownTaskIds() {
-		known[id] = true
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var tasks []*v1.Task
 	for range req.GetPageSize() {
-		t := s.takeLocked(req.GetHostId(), known)
+		t := s.takeLocked(req.GetHostId())
 		if t == nil {
 			break
 		}

@@ -1,7 +1,6 @@
 package c1sim
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -144,10 +143,8 @@ type assertionRules struct {
 
 // assertion is what a verified client assertion told.
 type assertion struct {
-	nonce  string
-	header map[string]any
-	claims map[string]any
-	exp    time.Time
+	nonce string
+	exp   time.Time
 }
 
 // audience is the JWT "aud" claim: one string or an array of them.
@@ -183,7 +180,7 @@ func verifyAssertion(jws string, r assertionRules, now time.Time) (*assertion, e
 	if nonce == "" {
 		return nil, errors.New("protected header has no nonce")
 	}
-	claims, all, err := decodeClaims(parts[1])
+	claims, err := decodeClaims(parts[1])
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +191,7 @@ func verifyAssertion(jws string, r assertionRules, now time.Time) (*assertion, e
 	if err != nil {
 		return nil, err
 	}
-	return &assertion{nonce: nonce, header: header, claims: all, exp: exp}, nil
+	return &assertion{nonce: nonce, exp: exp}, nil
 }
 
 // verifySignedHeader decodes the protected header of a compact JWS split at
@@ -237,20 +234,17 @@ type assertionClaims struct {
 }
 
 // decodeClaims decodes the base64url payload of a JWS into the claims the
-// stand-in checks and into every claim (kept for tests to inspect).
-func decodeClaims(payload string) (assertionClaims, map[string]any, error) {
+// stand-in checks.
+func decodeClaims(payload string) (assertionClaims, error) {
 	var claims assertionClaims
 	cb, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
-		return claims, nil, fmt.Errorf("payload is not base64url: %w", err)
+		return claims, fmt.Errorf("payload is not base64url: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(cb))
-	if err := dec.Decode(&claims); err != nil {
-		return claims, nil, fmt.Errorf("claims are not a JWT claims set: %w", err)
+	if err := json.Unmarshal(cb, &claims); err != nil {
+		return claims, fmt.Errorf("claims are not a JWT claims set: %w", err)
 	}
-	var all map[string]any
-	_ = json.Unmarshal(cb, &all)
-	return claims, all, nil
+	return claims, nil
 }
 
 // checkParties requires the client to assert its own identity (iss and sub)

@@ -45,7 +45,8 @@ type Record struct {
 	// strings (also inside Any annotations) verbatim, so a search of the body
 	// finds any string the client sent.
 	Body []byte
-	// Truncated is set when Body was cut at Options.MaxRecordBody.
+	// Truncated is set when Body was cut at maxRecordBody: only uploads are
+	// that long, and Search reads those whole from UploadDir.
 	Truncated bool
 	// Status is the HTTP status of a token request, or the gRPC code of a
 	// call (codes.OK is 0).
@@ -92,6 +93,10 @@ func (s *Server) newRecord(r *http.Request) *Record {
 	return rec
 }
 
+// maxRecordBody bounds the bytes of one request body kept in memory, so
+// that a soak of many uploads does not keep each c1z twice.
+const maxRecordBody = 1 << 20
+
 // teeBody keeps what is read from a request body in its record.
 type teeBody struct {
 	io.ReadCloser
@@ -103,7 +108,7 @@ func (t *teeBody) Read(p []byte) (int, error) {
 	n, err := t.ReadCloser.Read(p)
 	if n > 0 {
 		t.s.mu.Lock()
-		room := t.s.opts.MaxRecordBody - len(t.rec.Body)
+		room := maxRecordBody - len(t.rec.Body)
 		switch {
 		case room >= n:
 			t.rec.Body = append(t.rec.Body, p[:n]...)

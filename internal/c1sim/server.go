@@ -34,20 +34,10 @@ const AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // Options configures a Server. The zero value is usable.
 type Options struct {
-	// Dir holds the CA bundle and the uploads. Empty: a new temporary
-	// directory, removed by Close unless KeepDir is set.
-	Dir string
-	// KeepDir keeps a temporary Dir after Close.
-	KeepDir bool
-	// CA signs the server certificate. Nil: a CA of the server's own,
-	// written into Dir. Tests that run the SDK in process share one CA
-	// between servers, since Go reads SSL_CERT_FILE once per process.
+	// CA signs the server certificate. Nil: a CA of the server's own, in
+	// its temporary directory. Tests that run the SDK in process share one
+	// CA between servers, since Go reads SSL_CERT_FILE once per process.
 	CA *CA
-	// ExtraRootsPEM is appended to the CA bundle CAFile names, for a
-	// connector that must also trust other test servers (SSL_CERT_FILE
-	// replaces the system bundle file; the system certificate directories
-	// are still read).
-	ExtraRootsPEM []byte
 	// ClientName is the NAME in the client id. Default "c1sim-connector".
 	ClientName string
 	// TenantHost is the HOST in the client id. Default: the listener's
@@ -68,14 +58,6 @@ type Options struct {
 	// before it expires, so a TTL of 10s or less makes it fetch a token
 	// before every RPC.
 	TokenTTL time.Duration
-	// AssertionLeeway is the clock skew allowed on exp and nbf. Zero: 30s.
-	AssertionLeeway time.Duration
-	// AssertionMaxLifetime bounds exp - now. Zero: 5 minutes (the SDK signs
-	// assertions valid for 2 minutes).
-	AssertionMaxLifetime time.Duration
-	// MaxRecordBody bounds the bytes of one request body kept in Records.
-	// Zero: 64 MiB.
-	MaxRecordBody int
 	// Logf, if set, gets a line for every request the stand-in answers.
 	Logf func(format string, args ...any)
 }
@@ -86,8 +68,6 @@ type Server struct {
 	creds     *Credentials
 	ca        *CA
 	dir       string
-	ownDir    bool
-	caFile    string
 	uploadDir string
 	addr      string
 	encKey    ed25519.PrivateKey
@@ -101,7 +81,6 @@ type Server struct {
 	mu                sync.Mutex
 	changed           chan struct{}
 	closed            bool
-	conns             map[net.Conn]struct{}
 	pollInterval      time.Duration
 	heartbeatInterval time.Duration
 	tokens            map[string]time.Time
@@ -116,21 +95,32 @@ type Server struct {
 	queue             []string
 }
 
+// The client assertion's rules: the clock skew allowed on exp and nbf, and
+// how far ahead exp may be (the SDK signs assertions valid for 2 minutes).
+const (
+	assertionLeeway      = 30 * time.Second
+	assertionMaxLifetime = 5 * time.Minute
+)
+
 // Start starts a stand-in on 127.0.0.1 with a random port.
 func Start(opts Options) (*Server, error) {
 	s := newServer(opts)
 	ok := false
 	defer func() {
 		// A failed start must not leave its temporary directory behind.
-		if !ok && s.ownDir {
+		if !ok && s.dir != "" {
 			_ = os.RemoveAll(s.dir)
 		}
 	}()
 	if err := s.makeDirs(); err != nil {
 		return nil, err
 	}
-	if err := s.writeCABundle(); err != nil {
-		return nil, err
+	if s.ca = s.opts.CA; s.ca == nil {
+		ca, err := NewCA(s.dir)
+		if err != nil {
+			return nil, err
+		}
+		s.ca = ca
 	}
 	_, encKey, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -151,7 +141,6 @@ func newServer(opts Options) *Server {
 	s := &Server{
 		opts:    opts,
 		changed: make(chan struct{}),
-		conns:   map[net.Conn]struct{}{},
 		tokens:  map[string]time.Time{},
 		nonces:  map[string]time.Time{},
 		tasks:   map[string]*taskState{},
@@ -172,51 +161,20 @@ func newServer(opts Options) *Server {
 	if s.opts.TokenTTL == 0 {
 		s.opts.TokenTTL = time.Hour
 	}
-	if s.opts.AssertionLeeway == 0 {
-		s.opts.AssertionLeeway = 30 * time.Second
-	}
-	if s.opts.AssertionMaxLifetime == 0 {
-		s.opts.AssertionMaxLifetime = 5 * time.Minute
-	}
-	if s.opts.MaxRecordBody == 0 {
-		s.opts.MaxRecordBody = 64 << 20
-	}
 	return s
 }
 
-// makeDirs sets up the server's directory (a temporary one of its own when
-// Options.Dir is empty) and the upload directory inside it.
+// makeDirs makes the server's temporary directory and the upload directory
+// inside it.
 func (s *Server) makeDirs() error {
-	s.dir = s.opts.Dir
-	if s.dir == "" {
-		d, err := os.MkdirTemp("", "c1sim-")
-		if err != nil {
-			return fmt.Errorf("c1sim: temp dir: %w", err)
-		}
-		s.dir, s.ownDir = d, true
+	d, err := os.MkdirTemp("", "c1sim-")
+	if err != nil {
+		return fmt.Errorf("c1sim: temp dir: %w", err)
 	}
+	s.dir = d
 	s.uploadDir = filepath.Join(s.dir, "uploads")
 	if err := os.MkdirAll(s.uploadDir, 0o700); err != nil {
 		return fmt.Errorf("c1sim: upload dir: %w", err)
-	}
-	return nil
-}
-
-// writeCABundle writes the file a client trusts: the server's CA (a new one
-// unless Options.CA is shared) followed by Options.ExtraRootsPEM.
-func (s *Server) writeCABundle() error {
-	s.ca = s.opts.CA
-	if s.ca == nil {
-		ca, err := NewCA(s.dir)
-		if err != nil {
-			return err
-		}
-		s.ca = ca
-	}
-	s.caFile = filepath.Join(s.dir, "c1sim-ca-bundle.pem")
-	bundle := append(s.ca.PEM(), s.opts.ExtraRootsPEM...)
-	if err := os.WriteFile(s.caFile, bundle, 0o600); err != nil {
-		return fmt.Errorf("c1sim: write CA bundle: %w", err)
 	}
 	return nil
 }
@@ -268,7 +226,6 @@ func (s *Server) serve(ln net.Listener, cert tls.Certificate) {
 		},
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          log.New(logWriter{s}, "c1sim: http: ", 0),
-		ConnState:         s.trackConn,
 	}
 	go func() {
 		// ServeTLS enables HTTP/2 (ALPN h2) on the TLS listener, which the
@@ -279,7 +236,7 @@ func (s *Server) serve(ln net.Listener, cert tls.Certificate) {
 }
 
 // Close stops the stand-in, waits for the requests in flight and removes its
-// temporary directory (unless Options.KeepDir or Options.Dir).
+// temporary directory.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -292,10 +249,8 @@ func (s *Server) Close() error {
 	err := s.httpSrv.Close()
 	s.grpcSrv.Stop()
 	s.inflight.Wait()
-	if s.ownDir && !s.opts.KeepDir {
-		if rmErr := os.RemoveAll(s.dir); rmErr != nil {
-			err = errors.Join(err, rmErr)
-		}
+	if rmErr := os.RemoveAll(s.dir); rmErr != nil {
+		err = errors.Join(err, rmErr)
 	}
 	return err
 }
@@ -306,17 +261,12 @@ func (s *Server) Addr() string { return s.addr }
 // URL is https://Addr().
 func (s *Server) URL() string { return "https://" + s.addr }
 
-// Dir is the directory holding the CA bundle and the uploads.
-func (s *Server) Dir() string { return s.dir }
-
 // UploadDir is where uploaded assets are kept, one file per upload.
 func (s *Server) UploadDir() string { return s.uploadDir }
 
-// CAFile is the PEM bundle a client must trust (SSL_CERT_FILE).
-func (s *Server) CAFile() string { return s.caFile }
-
-// CA is the authority that signed the server certificate.
-func (s *Server) CA() *CA { return s.ca }
+// CAFile is the PEM file of the authority a client must trust
+// (SSL_CERT_FILE).
+func (s *Server) CAFile() string { return s.ca.File() }
 
 // Credentials are the client credentials the stand-in accepts.
 func (s *Server) Credentials() *Credentials { return s.creds }
@@ -335,30 +285,24 @@ func (s *Server) Env() []string {
 		"BATON_CLIENT_ID=" + s.creds.ClientID,
 		"BATON_CLIENT_SECRET=" + s.creds.ClientSecret,
 		"BATON_C1_API_HOST=" + s.addr,
-		"SSL_CERT_FILE=" + s.caFile,
+		"SSL_CERT_FILE=" + s.ca.File(),
 	}
-}
-
-// SetPollInterval changes the next_poll of later GetTask/GetTasks answers
-// (negative: 0).
-func (s *Server) SetPollInterval(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pollInterval = max(d, 0)
-}
-
-// SetHeartbeatInterval changes the next_heartbeat of later answers.
-func (s *Server) SetHeartbeatInterval(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.heartbeatInterval = d
 }
 
 // ServeHTTP routes a request: gRPC (HTTP/2 with an application/grpc content
 // type) to the BatonService, everything else to the token endpoint. Every
 // request is recorded first, its body as it is read.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Counted only while the server is open: Close waits for what it
+	// counted, then removes the directory uploads are written to.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, "c1sim: closed", http.StatusServiceUnavailable)
+		return
+	}
 	s.inflight.Add(1)
+	s.mu.Unlock()
 	defer s.inflight.Done()
 	rec := s.newRecord(r)
 	r.Body = &teeBody{ReadCloser: r.Body, s: s, rec: rec}
@@ -488,8 +432,8 @@ func (s *Server) assertionRules() assertionRules {
 		clientID:    s.creds.ClientID,
 		audience:    s.creds.Audience(),
 		key:         s.creds.PublicKey,
-		leeway:      s.opts.AssertionLeeway,
-		maxLifetime: s.opts.AssertionMaxLifetime,
+		leeway:      assertionLeeway,
+		maxLifetime: assertionMaxLifetime,
 	}
 }
 
@@ -501,7 +445,7 @@ func (s *Server) issueToken(token string, a *assertion, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for n, exp := range s.nonces {
-		if now.After(exp.Add(s.opts.AssertionLeeway)) {
+		if now.After(exp.Add(assertionLeeway)) {
 			delete(s.nonces, n)
 		}
 	}
@@ -530,36 +474,10 @@ func (s *Server) RevokeAccessTokens() {
 	clear(s.tokens)
 }
 
-// SetUnreachable makes the listener drop every connection (new ones are
-// accepted and closed at once, open ones are closed), as if ConductorOne
-// were unreachable, until it is called with false.
-func (s *Server) SetUnreachable(on bool) {
-	s.unreachable.Store(on)
-	if !on {
-		return
-	}
-	s.mu.Lock()
-	conns := make([]net.Conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		_ = c.Close()
-	}
-}
-
-func (s *Server) trackConn(c net.Conn, st http.ConnState) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch st {
-	case http.StateNew:
-		s.conns[c] = struct{}{}
-	case http.StateClosed, http.StateHijacked:
-		delete(s.conns, c)
-	case http.StateActive, http.StateIdle:
-	}
-}
+// SetUnreachable makes the listener drop every new connection (accepted
+// and closed at once), as if ConductorOne were unreachable, until it is
+// called with false.
+func (s *Server) SetUnreachable(on bool) { s.unreachable.Store(on) }
 
 // gateListener drops connections while the server is unreachable.
 type gateListener struct {

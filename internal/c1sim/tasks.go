@@ -295,13 +295,6 @@ func (s *Server) EnqueueRotateCredentials(id *v2.ResourceId, credOpts *v2.Creden
 	}.Build()}.Build())
 }
 
-// EnqueueHello queues a Hello task. The SDK answers it with a Hello call
-// naming the task and never sends FinishTask for it: wait with WaitUntil on
-// Task(id).Hellos.
-func (s *Server) EnqueueHello() string {
-	return s.Enqueue(v1.Task_builder{Hello: &v1.Task_HelloTask{}}.Build())
-}
-
 // CancelTask makes the task's next heartbeats answer cancelled. The SDK then
 // cancels the task's context with c1api.ErrTaskCancelled; a full sync whose
 // first heartbeat is answered so returns without FinishTask.
@@ -372,14 +365,6 @@ func (s *Server) WaitFinished(ctx context.Context, id string) (*Finished, error)
 		return nil, fmt.Errorf("c1sim: waiting for task %s to finish: %w", id, err)
 	}
 	return f, nil
-}
-
-// WaitTaken waits until the task has been handed out.
-func (s *Server) WaitTaken(ctx context.Context, id string) error {
-	return s.WaitUntil(ctx, func() bool {
-		t, _ := s.Task(id)
-		return t.State == TaskTaken || t.State == TaskFinished
-	})
 }
 
 // WaitHeartbeats waits until the task got at least n heartbeats.

@@ -83,21 +83,16 @@ type SyncOptions struct {
 	// SkipExpandGrants leaves expandable grants unexpanded, as a service-mode
 	// sync task with skip_expand_grants does: ConductorOne expands them.
 	SkipExpandGrants bool
-	// Engine stores a new c1z; empty means SQLite, the engine the command
-	// writes by default. (Pebble also zeroes a large sort arena for every
-	// index it builds, the bulk of a small sync's CPU.)
-	Engine c1zstore.Engine
 }
 
 // Sync runs a full sync into c1zPath. Unless o.Production is set, ingestion
 // invariants fail fast, so a grant to a principal or entitlement that was
 // never synced fails the sync.
 func Sync(ctx context.Context, client types.ConnectorClient, c1zPath string, o SyncOptions) error {
-	engine := o.Engine
-	if engine == "" {
-		engine = c1zstore.EngineSQLite
-	}
-	opts := []sdksync.SyncOpt{sdksync.WithC1ZPath(c1zPath), sdksync.WithStorageEngine(engine)}
+	// SQLite, the engine the command writes by default. (Pebble also zeroes
+	// a large sort arena for every index it builds, most of a small sync's
+	// CPU.)
+	opts := []sdksync.SyncOpt{sdksync.WithC1ZPath(c1zPath), sdksync.WithStorageEngine(c1zstore.EngineSQLite)}
 	if !o.Production {
 		opts = append(opts, sdksync.WithFailFastInvariants())
 	}

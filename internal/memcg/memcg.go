@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Root is where the cgroup v1 memory controller is mounted.
@@ -29,6 +31,9 @@ func New(name string, limit int64) (*Group, error) {
 		return nil, fmt.Errorf("no cgroup v1 memory controller at %s: %w", Root, err)
 	}
 	dir := filepath.Join(Root, name)
+	// A group of this name that an earlier, killed run left is empty: it
+	// can be removed, and it must not make this run skip.
+	_ = os.Remove(dir)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("make a memory cgroup: %w", err)
 	}
@@ -81,11 +86,24 @@ func (g *Group) OOMKills() int {
 	return 0
 }
 
-// Close removes the group; the processes in it must have exited.
+// Close kills what is left in the group (a child the test did not wait
+// for) and removes the group, which the kernel allows once the killed
+// processes are gone: it waits up to 5 s for that.
 func (g *Group) Close() error {
-	err := os.Remove(g.dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, pid := range strings.Fields(g.read("cgroup.procs")) {
+			if n, err := strconv.Atoi(pid); err == nil {
+				_ = syscall.Kill(n, syscall.SIGKILL)
+			}
+		}
+		err := os.Remove(g.dir)
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("remove the memory cgroup %s: %w", g.dir, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return err
 }

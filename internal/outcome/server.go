@@ -109,12 +109,20 @@ func (s *journaled) CreateAccount(ctx context.Context, r *v2.CreateAccountReques
 	return call(ctx, s, "CreateAccount", true, s.ConnectorServer.CreateAccount, r)
 }
 
+func (s *journaled) CreateResource(ctx context.Context, r *v2.CreateResourceRequest) (*v2.CreateResourceResponse, error) {
+	return call(ctx, s, "CreateResource", true, s.ConnectorServer.CreateResource, r)
+}
+
 func (s *journaled) DeleteResource(ctx context.Context, r *v2.DeleteResourceRequest) (*v2.DeleteResourceResponse, error) {
 	return call(ctx, s, "DeleteResource", true, s.ConnectorServer.DeleteResource, r)
 }
 
 func (s *journaled) DeleteResourceV2(ctx context.Context, r *v2.DeleteResourceV2Request) (*v2.DeleteResourceV2Response, error) {
 	return call(ctx, s, "DeleteResourceV2", true, s.ConnectorServer.DeleteResourceV2, r)
+}
+
+func (s *journaled) IssueCredential(ctx context.Context, r *v2.IssueCredentialRequest) (*v2.IssueCredentialResponse, error) {
+	return call(ctx, s, "IssueCredential", true, s.ConnectorServer.IssueCredential, r)
 }
 
 func (s *journaled) RotateCredential(ctx context.Context, r *v2.RotateCredentialRequest) (*v2.RotateCredentialResponse, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
@@ -21,6 +22,65 @@ func (refusing) RotateCredential(context.Context, *v2.RotateCredentialRequest) (
 
 func (refusing) Grant(context.Context, *v2.GrantManagerServiceGrantRequest) (*v2.GrantManagerServiceGrantResponse, error) {
 	return &v2.GrantManagerServiceGrantResponse{}, nil
+}
+
+// unimplemented answers every call Unimplemented, as a connector without
+// the capability does.
+type unimplemented struct {
+	v2.UnimplementedResourceTypesServiceServer
+	v2.UnimplementedResourcesServiceServer
+	v2.UnimplementedEntitlementsServiceServer
+	v2.UnimplementedGrantsServiceServer
+	v2.UnimplementedConnectorServiceServer
+	v2.UnimplementedAssetServiceServer
+	v2.UnimplementedGrantManagerServiceServer
+	v2.UnimplementedResourceManagerServiceServer
+	v2.UnimplementedResourceDeleterServiceServer
+	v2.UnimplementedAccountManagerServiceServer
+	v2.UnimplementedCredentialManagerServiceServer
+	v2.UnimplementedEventServiceServer
+	v2.UnimplementedTicketsServiceServer
+	v2.UnimplementedActionServiceServer
+	v2.UnimplementedResourceGetterServiceServer
+}
+
+// Every method of every provisioning service, the ones the SDK adds later
+// included, is journaled when it fails: a method the wrapper does not
+// declare would reach the connector through the embedded interface and
+// leave the journal silent.
+func TestEveryProvisioningMethodIsJournaledWhenItFails(t *testing.T) {
+	services := []reflect.Type{
+		reflect.TypeFor[v2.GrantManagerServiceServer](),
+		reflect.TypeFor[v2.ResourceManagerServiceServer](),
+		reflect.TypeFor[v2.ResourceDeleterServiceServer](),
+		reflect.TypeFor[v2.AccountManagerServiceServer](),
+		reflect.TypeFor[v2.CredentialManagerServiceServer](),
+	}
+	for _, service := range services {
+		for i := range service.NumMethod() {
+			m := service.Method(i)
+			if !m.IsExported() {
+				continue
+			}
+			t.Run(m.Name, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "journal")
+				if err := os.WriteFile(path, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				t.Setenv(EnvFile, path)
+				srv := reflect.ValueOf(JournalServer(unimplemented{}, Open()))
+				out := srv.MethodByName(m.Name).Call([]reflect.Value{
+					reflect.ValueOf(context.Background()), reflect.New(m.Type.In(1).Elem()),
+				})
+				if err, _ := out[1].Interface().(error); status.Code(err) != codes.Unimplemented {
+					t.Fatalf("the error did not pass through: %v", err)
+				}
+				if r, _ := Read(path); !r.Failed || r.FailedRPC != m.Name {
+					t.Fatalf("a failed %s is not journaled: %+v", m.Name, r)
+				}
+			})
+		}
+	}
 }
 
 // Every call that ends a one-shot provisioning task is journaled, so that

@@ -5,6 +5,7 @@ package testkit
 import (
 	"flag"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,7 +49,8 @@ func ShortRunsInMemory() func() {
 	}
 }
 
-// ParallelUnlessSet runs up to n parallel tests at once, unless the command
+// ParallelUnlessSet runs up to n parallel tests at once (more on a machine
+// with more cores), unless the command
 // line set -test.parallel. For tests that spend much of their time waiting
 // (on the binaries they start, on Retry-After, on a simulated latency), more
 // at once than there are cores finishes sooner. Call it from TestMain, after
@@ -57,6 +59,6 @@ func ParallelUnlessSet(n int) {
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
 	if !set {
-		_ = flag.Set("test.parallel", strconv.Itoa(n))
+		_ = flag.Set("test.parallel", strconv.Itoa(max(n, runtime.GOMAXPROCS(0))))
 	}
 }

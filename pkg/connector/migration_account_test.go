@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/conductorone/baton-trayai/internal/testkit"
+	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/pkg/config"
 )
 
@@ -33,7 +34,7 @@ func TestCreateAccountAcceptsTheEarlierConnectorsForm(t *testing.T) {
 	for _, mode := range []string{config.AccountCreationInvite, config.AccountCreationCreate} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			p := newProvisioning(t, func(s *Settings) { s.AccountCreationMode = mode })
+			p := newFixture(t, traysim.NewDefault(traysim.ShapeMinimal), func(s *Settings) { s.AccountCreationMode = mode })
 			sn := p.sim.Snapshot()
 			contributor, admin := sn.OrgRoleByName("Contributor"), sn.OrgRoleByName("Admin")
 			cases := []struct {
@@ -65,7 +66,7 @@ func TestCreateAccountAcceptsTheEarlierConnectorsForm(t *testing.T) {
 // assertAccountMade checks the simulator holds what one create-account
 // call should have made: an invitation with the role (invite mode) or a
 // user with the name and role (create mode).
-func assertAccountMade(t *testing.T, p *provisioning, mode, what, email, roleID string) {
+func assertAccountMade(t *testing.T, p *fixture, mode, what, email, roleID string) {
 	t.Helper()
 	sn := p.sim.Snapshot()
 	if mode == config.AccountCreationInvite {
@@ -99,7 +100,7 @@ func TestCreateAccountRefusesConflictingOrBadOrganizationRoleID(t *testing.T) {
 	for _, mode := range []string{config.AccountCreationInvite, config.AccountCreationCreate} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			p := newProvisioning(t, func(s *Settings) { s.AccountCreationMode = mode })
+			p := newFixture(t, traysim.NewDefault(traysim.ShapeMinimal), func(s *Settings) { s.AccountCreationMode = mode })
 			sn := p.sim.Snapshot()
 			contributor := sn.OrgRoleByName("Contributor")
 			cases := []struct {

@@ -213,3 +213,19 @@ func pinProfile(t *testing.T, what string, p *structpb.Struct, want map[string]a
 		}
 	}
 }
+
+// A workspace Tray.ai sends without a monthly task limit carries the
+// earlier connector's key as 0, as that connector wrote it, and not this
+// connector's own key (the simulator always sends a limit).
+func TestAWorkspaceWithoutATaskLimitKeepsTheEarlierKeyAtZero(t *testing.T) {
+	t.Parallel()
+	r, err := workspaceResource(client.Workspace{ID: "w1", Name: "Finance", Type: "Shared", Description: "Money"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinProfile(t, "workspace without a limit", rs.GetProfile(r), map[string]any{
+		"id": "w1", "type": "Shared", "description": "Money",
+		"workspace_id": "w1", "workspace_name": "Finance", "workspace_type": "Shared",
+		"workspace_description": "Money", "workspace_monthlyTaskLimit": int64(0),
+	})
+}

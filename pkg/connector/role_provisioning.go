@@ -115,10 +115,7 @@ func (r *roleSyncer) fallback(ctx context.Context, user client.User, roleID stri
 	if err != nil {
 		return client.Role{}, err
 	}
-	fallback, ok := roleByID(roles, r.fallbackOrgRole)
-	if !ok {
-		fallback, ok = roleByName(roles, r.fallbackOrgRole)
-	}
+	fallback, ok := roleByIDOrName(roles, r.fallbackOrgRole)
 	if !ok {
 		return client.Role{}, errorf(codes.FailedPrecondition,
 			"--fallback-org-role %q is not an organization role (roles: %s): set it to one of them", r.fallbackOrgRole, roleNames(roles))

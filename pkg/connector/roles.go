@@ -65,6 +65,15 @@ func roleByName(roles []client.Role, name string) (client.Role, bool) {
 	return client.Role{}, false
 }
 
+// roleByIDOrName finds the role a setting or a form names: by id or,
+// failing that, by name.
+func roleByIDOrName(roles []client.Role, idOrName string) (client.Role, bool) {
+	if r, ok := roleByID(roles, idOrName); ok {
+		return r, true
+	}
+	return roleByName(roles, idOrName)
+}
+
 // roleNames lists roles' names, for messages.
 func roleNames(roles []client.Role) string {
 	names := make([]string, 0, len(roles))

@@ -142,10 +142,7 @@ func (u *userSyncer) newAccountRole(ctx context.Context, req accountRequest) (cl
 // orgRoleNamed finds the organization role an account profile field names
 // by id or, failing that, by name.
 func orgRoleNamed(roles []client.Role, field, idOrName string) (client.Role, error) {
-	role, ok := roleByID(roles, idOrName)
-	if !ok {
-		role, ok = roleByName(roles, idOrName)
-	}
+	role, ok := roleByIDOrName(roles, idOrName)
 	if !ok {
 		return client.Role{}, errorf(codes.InvalidArgument, "account profile %s %q is not an organization role: use one of %s", field, idOrName, roleNames(roles))
 	}

@@ -181,7 +181,7 @@ func (w *workspaceSyncer) workspaceRoleEntitlement(res *v2.Resource, role client
 		ent.WithExclusionGroupOrder("trayai-workspace-role:"+res.GetId().GetResource(), rankOf(role.Name)),
 	)
 	// The slug is only shown: provisioning reads the role id from the
-	// entitlement's id (entitlementSlug), never from the slug.
+	// entitlement's id (entitlementKey), never from the slug.
 	e.SetSlug(roleName)
 	return e
 }

@@ -123,7 +123,7 @@ func (w *workspaceSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.
 	}
 	e := g.GetEntitlement()
 	wsID := e.GetResource().GetId().GetResource()
-	slug, err := entitlementSlug(e)
+	slug, err := entitlementKey(e)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +225,7 @@ func (t workspaceTarget) slug() string {
 // Tray and checks the entitlement still means something there: its role
 // exists, or, for `member`, the default workspace role does.
 func (w *workspaceSyncer) resolveWorkspaceEntitlement(ctx context.Context, e *v2.Entitlement) (workspaceTarget, error) {
-	slug, err := entitlementSlug(e)
+	slug, err := entitlementKey(e)
 	if err != nil {
 		return workspaceTarget{}, err
 	}
@@ -254,10 +254,7 @@ func (w *workspaceSyncer) resolveWorkspaceEntitlement(ctx context.Context, e *v2
 		}
 		return t, nil
 	}
-	if t.role, ok = roleByID(roles, w.defaultRole); !ok {
-		t.role, ok = roleByName(roles, w.defaultRole)
-	}
-	if !ok {
+	if t.role, ok = roleByIDOrName(roles, w.defaultRole); !ok {
 		return workspaceTarget{}, errorf(codes.FailedPrecondition,
 			"--default-workspace-role %q is not a role of workspace %s (it has %s): set it to one of them",
 			w.defaultRole, ws.Name, roleNames(roles))
@@ -265,11 +262,11 @@ func (w *workspaceSyncer) resolveWorkspaceEntitlement(ctx context.Context, e *v2
 	return t, nil
 }
 
-// entitlementSlug is the part of the entitlement id after
+// entitlementKey is the part of the entitlement id after
 // "<resource type>:<resource id>:", which is how the SDK builds it: `member`
 // or a role's id. It is read from the id, not from the entitlement's Slug
 // field, which for a role is the role's name (shown, not trusted).
-func entitlementSlug(e *v2.Entitlement) (string, error) {
+func entitlementKey(e *v2.Entitlement) (string, error) {
 	slug, ok := strings.CutPrefix(e.GetId(), ent.NewEntitlementID(e.GetResource(), ""))
 	if !ok || slug == "" {
 		return "", errorf(codes.InvalidArgument, "entitlement id %q does not belong to resource %s", e.GetId(), e.GetResource().GetId().GetResource())

@@ -107,7 +107,9 @@ func RunService(ctx context.Context, cfg ServiceConfig) (ServiceResult, error) {
 		return ServiceResult{}, err
 	}
 	defer svc.stop()
-	if _, err := c1.WaitHello(ctx, 1); err != nil {
+	helloCtx, cancel := svc.untilExit(ctx)
+	defer cancel()
+	if _, err := c1.WaitHello(helloCtx, 1); err != nil {
 		return ServiceResult{}, fmt.Errorf("no Hello: %w\n%s", err, svc.out.String())
 	}
 	return svc.soak(ctx), nil
@@ -121,7 +123,7 @@ type service struct {
 	c1    *c1sim.Server
 	dir   string // the service's TMPDIR
 	cmd   *exec.Cmd
-	out   bytes.Buffer
+	out   lockedBuffer
 	group *memcg.Group  // nil without a memory limit
 	done  chan struct{} // closed once the service has exited
 }
@@ -197,16 +199,42 @@ func (svc *service) runTask(ctx context.Context, n int) (TaskSample, error) {
 // waitFinished waits for task id to finish, but no longer than the service
 // runs: a service that exited never finishes it.
 func (svc *service) waitFinished(ctx context.Context, id string) (*c1sim.Finished, error) {
-	taskCtx, cancel := context.WithCancel(ctx)
+	taskCtx, cancel := svc.untilExit(ctx)
 	defer cancel()
+	return svc.c1.WaitFinished(taskCtx, id)
+}
+
+// untilExit is ctx, ended also when the service exits: a wait on the
+// stand-in must not outlive the process it waits for.
+func (svc *service) untilExit(ctx context.Context) (context.Context, context.CancelFunc) {
+	waitCtx, cancel := context.WithCancel(ctx)
 	go func() {
 		select {
 		case <-svc.done:
 			cancel()
-		case <-taskCtx.Done():
+		case <-waitCtx.Done():
 		}
 	}()
-	return svc.c1.WaitFinished(taskCtx, id)
+	return waitCtx, cancel
+}
+
+// lockedBuffer is the service's output, written by the process while the
+// soak reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // tallyUploads returns the number of resources and of grants in the first

@@ -64,6 +64,14 @@ func run(binary, out string) error {
 	if err != nil {
 		return err
 	}
+	// Every wait below ends when the service exits, and the service is
+	// stopped (SIGTERM) before the stand-in and its TMPDIR go, whatever
+	// ends the demo.
+	exited := make(chan struct{})
+	ctx, stopWaits := context.WithCancel(ctx)
+	defer stopWaits()
+	go func() { _ = cmd.Wait(); stopWaits(); close(exited) }()
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); <-exited }()
 	if err := awaitHello(ctx, c1, logPath); err != nil {
 		return err
 	}
@@ -76,7 +84,7 @@ func run(binary, out string) error {
 	}
 
 	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
+	<-exited
 	sayf("==> Stopped the service with SIGTERM (%v); its log is %s\n", cmd.ProcessState, logPath)
 	return nil
 }
