@@ -108,7 +108,7 @@ func TestEveryRunOfTheCommandSetsTheExpansionFanOut(t *testing.T) {
 	args := os.Args
 	t.Cleanup(func() { os.Args = args })
 	os.Args = []string{"baton-trayai", "--version"}
-	if code, err := execute(context.Background()); code != 0 || err != nil {
+	if code, err := execute(context.Background(), nil, false); code != 0 || err != nil {
 		t.Fatalf("baton-trayai --version: exit %d, %v", code, err)
 	}
 	if got := os.Getenv(EnvExpandDestBatch); got != "1" {

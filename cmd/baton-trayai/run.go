@@ -31,32 +31,37 @@ import (
 // run is the SDK's config.RunConnector, returning the exit code instead of
 // exiting with it, so that the journal records it first.
 func run(ctx context.Context) int {
-	code, err := execute(ctx)
+	journal := outcome.Open()
+	serving := slices.Contains(os.Args[1:], "_connector-service")
+	code, err := execute(ctx, journal, serving)
 	if err != nil {
 		// One line that says what went wrong and what to do; the exit
-		// status carries the code.
-		msg := status.Convert(err).Message()
-		if strings.Contains(msg, "no space left on device") {
-			msg += ": free space there, or point -f or --c1z-temp-dir (TMPDIR) at a disk with room; the previous c1z is unchanged"
-		}
-		fmt.Fprintln(os.Stderr, msg)
+		// status carries the code. It comes before the exit is journaled:
+		// the supervisor says it instead when the SDK's watcher ends this
+		// process before it can.
+		fmt.Fprintln(os.Stderr, outcome.Explain(status.Convert(err).Message()))
+	}
+	if !serving {
+		// The run's exit is the worker's; the connector process journals
+		// only its calls.
+		journal.Exit(code)
 	}
 	return code
 }
 
 // execute runs the SDK's command once and returns its exit code and error.
-func execute(ctx context.Context) (int, error) {
+// journal (nil when the process is not supervised) records what the
+// command does; serving is true in the SDK's connector process.
+func execute(ctx context.Context, journal *outcome.Journal, serving bool) (int, error) {
 	tuneExpansion()
-	r := &runner{journal: outcome.Open(), serving: slices.Contains(os.Args[1:], "_connector-service")}
+	r := &runner{journal: journal, serving: serving}
 	v, cmd, err := defineCommand(ctx, r)
 	if err == nil {
 		r.v = v
 		cmd.Version = versionString()
 		err = cmd.Execute()
 	}
-	code := outcome.Code(err)
-	r.journal.Exit(code)
-	return code, err
+	return outcome.Code(err), err
 }
 
 // defineCommand builds the SDK's command around r.connector.

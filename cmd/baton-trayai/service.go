@@ -58,7 +58,7 @@ func serve(ctx context.Context, v *viper.Viper, dir *scratch.Dir, log *zap.Logge
 
 	wait := firstStartupRetry
 	for {
-		code, err := execute(ctx)
+		code, err := execute(ctx, nil, false)
 		if err == nil || !startupUnanswered(err) {
 			if err != nil {
 				if hint := credentialHint(err); hint != "" {

@@ -252,37 +252,40 @@ func fill(t *testing.T, dir string, free int64) {
 // temporary data, ends the run non-zero with one line naming the path,
 // and leaves the previous c1z as it was.
 func TestAFullDiskEndsTheRunAndKeepsThePreviousC1z(t *testing.T) {
+	t.Parallel()
 	url := traysim.ListenTest(t, traysim.NewDefault(traysim.ShapeFull))
 	seed := filepath.Join(t.TempDir(), "sync.c1z")
 	if r := syncTo(t, nil, url, seed); r.code != 0 {
 		t.Fatalf("first sync exited %d:\n%s", r.code, tail(r.out))
 	}
-	full := tmpfs(t, 512)
 	for _, tc := range []struct {
-		name string
-		c1z  string
-		tmp  string
+		name          string
+		c1zOnFullDisk bool
 	}{
-		{"the c1z's disk", filepath.Join(full, "sync.c1z"), t.TempDir()},
-		{"the temporary directory's disk", filepath.Join(t.TempDir(), "sync.c1z"), full},
+		{"the c1z's disk", true},
+		{"the temporary directory's disk", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_ = os.Remove(filepath.Join(full, "filler"))
-			_ = os.Remove(filepath.Join(full, "sync.c1z"))
-			if err := os.WriteFile(tc.c1z, readFile(t, seed), 0o600); err != nil {
+			t.Parallel()
+			full := tmpfs(t, 512)
+			c1z, tmp := filepath.Join(full, "sync.c1z"), t.TempDir()
+			if !tc.c1zOnFullDisk {
+				c1z, tmp = filepath.Join(t.TempDir(), "sync.c1z"), full
+			}
+			if err := os.WriteFile(c1z, readFile(t, seed), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			fill(t, full, 8<<10)
-			r := syncTo(t, []string{"TMPDIR=" + tc.tmp}, url, tc.c1z)
+			r := syncTo(t, []string{"TMPDIR=" + tmp}, url, c1z)
 			last := tail(r.out)[strings.LastIndex(tail(r.out), "\n")+1:]
 			if r.code == 0 || !strings.Contains(last, full) || !strings.Contains(last, "no space left on device") ||
 				!strings.Contains(last, "previous c1z is unchanged") {
-				t.Fatalf("exit %d, last line %q: want a failure naming %s", r.code, last, full)
+				t.Fatalf("exit %d, last line %q: want a failure naming %s; the output ends:\n%s", r.code, last, full, tail(r.out))
 			}
-			if !bytes.Equal(readFile(t, tc.c1z), readFile(t, seed)) {
+			if !bytes.Equal(readFile(t, c1z), readFile(t, seed)) {
 				t.Fatal("the previous c1z changed")
 			}
-			if left, _ := filepath.Glob(filepath.Join(tc.tmp, "baton-trayai-run-*")); len(left) != 0 {
+			if left, _ := filepath.Glob(filepath.Join(tmp, "baton-trayai-run-*")); len(left) != 0 {
 				t.Fatalf("the failed run left %v", left)
 			}
 		})

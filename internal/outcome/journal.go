@@ -14,7 +14,10 @@
 // the worker its task and its final exit code, the connector the outcome
 // of the calls that end a task (the sync's cleanup, a grant, a revoke…) and
 // every error it returned. When the worker's exit status is 0 but it never
-// wrote its code, the SDK's watcher ended it, and the journal decides.
+// wrote its code, the SDK's watcher ended it, and the journal decides. The
+// supervisor also reads the worker's stderr on its way through, so that a
+// worker ended before it said what failed still ends the run with one
+// line that does (failure.go).
 package outcome
 
 import (

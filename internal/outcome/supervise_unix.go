@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"slices"
 	"syscall"
+	"time"
 )
 
 // Supervise runs this binary again, with the same arguments, as the worker
@@ -32,7 +34,12 @@ func Supervise(ctx context.Context) (int, bool) {
 	defer os.Remove(path)
 
 	worker := exec.CommandContext(ctx, exe, os.Args[1:]...) //nolint:gosec // the same binary, with the arguments it was given
-	worker.Stdin, worker.Stdout, worker.Stderr = os.Stdin, os.Stdout, os.Stderr
+	logged := &loggedErrors{}
+	worker.Stdin, worker.Stdout, worker.Stderr = os.Stdin, os.Stdout, io.MultiWriter(os.Stderr, logged)
+	// The SDK's connector process writes to the worker's stderr too; once
+	// the worker has exited, its last lines get this long to arrive, so
+	// that the run's own last line comes after them.
+	worker.WaitDelay = 2 * time.Second
 	worker.Env = append(os.Environ(), EnvFile+"="+path)
 	if err := worker.Start(); err != nil {
 		return 0, false
@@ -40,7 +47,7 @@ func Supervise(ctx context.Context) (int, bool) {
 	stopped, release := forwardSignals(worker.Process)
 	status, note := exitStatus(worker.Wait())
 	release()
-	return decide(status, note, path, stopped), true
+	return decide(os.Stderr, status, note, path, stopped, logged), true
 }
 
 // forwardSignals passes the signals that stop a run on to the worker, which
@@ -67,13 +74,22 @@ func forwardSignals(worker *os.Process) (<-chan syscall.Signal, func()) {
 
 // decide turns the worker's exit status and its journal into the run's
 // exit code, says why on stderr when that is not plain, and settles the
-// previous c1z of a sync.
-func decide(status int, note, journal string, stopped <-chan syscall.Signal) int {
+// previous c1z of a sync. logged is what the worker's stderr held.
+func decide(stderr io.Writer, status int, note, journal string, stopped <-chan syscall.Signal, logged *loggedErrors) int {
 	records, err := Read(journal)
 	if err != nil {
 		records = Records{}
 	}
 	code, why := Verdict(status, records, Written)
+	if failure := logged.Error(); code != 0 && !records.Exited && failure != "" {
+		// The worker did not journal its exit: the SDK's watcher ended it
+		// before it could say what failed, or the journal's disk is full.
+		// The error it logged says what failed.
+		why = Explain(failure)
+	}
+	if why == logged.LastLine() {
+		why = "" // the worker said it
+	}
 	select {
 	case sig := <-stopped:
 		// A stopped run exits 128 plus the signal's number, as a shell
@@ -84,12 +100,12 @@ func decide(status int, note, journal string, stopped <-chan syscall.Signal) int
 	}
 	for _, line := range []string{note, why} {
 		if line != "" {
-			fmt.Fprintln(os.Stderr, line)
+			_, _ = fmt.Fprintln(stderr, line)
 		}
 	}
 	if records.Task == TaskSync {
 		if note := settlePrevious(records.C1Z, code != 0); note != "" {
-			fmt.Fprintln(os.Stderr, note)
+			_, _ = fmt.Fprintln(stderr, note)
 		}
 	}
 	return code
@@ -112,7 +128,9 @@ func newJournal() (string, error) {
 func exitStatus(err error) (int, string) {
 	var exitErr *exec.ExitError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, exec.ErrWaitDelay):
+		// ErrWaitDelay: the worker succeeded, and the connector process it
+		// left behind held stderr open past the delay.
 		return 0, ""
 	case errors.As(err, &exitErr):
 		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
