@@ -43,6 +43,15 @@ func startStandIn(t *testing.T, opts c1sim.Options) *c1sim.Server {
 	return s
 }
 
+// skipServiceLoopInShortMode keeps the tests that run the SDK's service
+// loop against the stand-in out of the inner loop: they check the test
+// double, which a change to the connector leaves alone, and each start-up
+// Hello costs a host probe of several processes. make test and CI run them.
+func skipServiceLoopInShortMode(t *testing.T) {
+	t.Helper()
+	skipInShortMode(t, "the stand-in against the SDK's service loop")
+}
+
 // taskManager is the SDK's service-mode task manager, as the connector runner
 // builds it (pkg/connectorrunner NewConnectorRunner), for one client id and
 // secret.

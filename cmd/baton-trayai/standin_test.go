@@ -70,6 +70,7 @@ func TestStandInCredentialsAreWhatTheSDKParses(t *testing.T) {
 // finishes it, exchanging its secret for a token once, and the secret never
 // leaves it.
 func TestStandInServiceModeHelloTaskAndFinish(t *testing.T) {
+	skipServiceLoopInShortMode(t)
 	ctx := ctxFor(t, time.Minute)
 	t.Setenv("BATON_HOST_ID", "c1sim-test-host")
 	s := startStandIn(t, c1sim.Options{PollInterval: 250 * time.Millisecond})
@@ -188,6 +189,7 @@ func TestStandInServiceModeHelloTaskAndFinish(t *testing.T) {
 }
 
 func TestStandInWrongSecretOrClientIDIsRejected(t *testing.T) {
+	skipServiceLoopInShortMode(t)
 	t.Parallel()
 	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
@@ -222,6 +224,7 @@ func TestStandInWrongSecretOrClientIDIsRejected(t *testing.T) {
 // A full sync: heartbeat, the c1z upload, the debug log upload byte for
 // byte, FinishTask; then a grant of an entitlement as it was synced.
 func TestStandInFullSyncUploadsAndGrantOfSyncedEntitlement(t *testing.T) {
+	skipServiceLoopInShortMode(t)
 	t.Parallel()
 	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
@@ -307,6 +310,7 @@ func TestStandInFullSyncUploadsAndGrantOfSyncedEntitlement(t *testing.T) {
 // A 503 from the token endpoint at start-up: the SDK maps every non-200
 // answer to Unauthenticated, which its startup Hello does not retry.
 func TestStandInTokenOutageAtStartup(t *testing.T) {
+	skipServiceLoopInShortMode(t)
 	t.Parallel()
 	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
@@ -334,6 +338,7 @@ func TestStandInTokenOutageAtStartup(t *testing.T) {
 // While running, a cached token rides out a token outage; a token that
 // needs refreshing (TTL within the SDK's 10s refresh margin) does not.
 func TestStandInTokenOutageWhileRunning(t *testing.T) {
+	skipServiceLoopInShortMode(t)
 	t.Parallel()
 	ctx := ctxFor(t, time.Minute)
 	for _, tc := range []struct {
@@ -354,6 +359,7 @@ func TestStandInTokenOutageWhileRunning(t *testing.T) {
 }
 
 func TestStandInInjectedRPCFailure(t *testing.T) {
+	skipServiceLoopInShortMode(t)
 	t.Parallel()
 	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
@@ -393,6 +399,7 @@ func TestStandInInjectedRPCFailure(t *testing.T) {
 // A task the server cancels: the first heartbeat says so and the SDK drops
 // the sync without finishing the task.
 func TestStandInHeartbeatCancelsTask(t *testing.T) {
+	skipServiceLoopInShortMode(t)
 	t.Parallel()
 	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
@@ -423,6 +430,7 @@ func TestStandInHeartbeatCancelsTask(t *testing.T) {
 
 // The batch path (BATON_GET_TASKS=true): GetTasks hands out each task once.
 func TestStandInGetTasksBatch(t *testing.T) {
+	skipServiceLoopInShortMode(t)
 	ctx := ctxFor(t, time.Minute)
 	t.Setenv("BATON_GET_TASKS", "true")
 	s := startStandIn(t, c1sim.Options{PollInterval: -1})
@@ -467,6 +475,7 @@ func TestStandInGetTasksBatch(t *testing.T) {
 // Provisioning failures and the other task types reach the connector and
 // come back as the SDK reports them.
 func TestStandInProvisioningTasks(t *testing.T) {
+	skipServiceLoopInShortMode(t)
 	t.Parallel()
 	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
@@ -784,6 +793,7 @@ func TestStandInGRPCRequiresAccessToken(t *testing.T) {
 // BATON_C1_API_HOST, for the token and the calls; the assertion's audience
 // stays the client id's host.
 func TestStandInAPIHostOverride(t *testing.T) {
+	skipServiceLoopInShortMode(t)
 	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{TenantHost: "acme.c1sim.invalid"})
 	if !strings.HasSuffix(s.ClientID(), "@acme.c1sim.invalid/pcc") || s.Credentials().Audience() != "acme.c1sim.invalid" {

@@ -5,11 +5,13 @@ package connector
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,14 +84,7 @@ func newFixtureWith(t *testing.T, sim *traysim.Server, h http.Handler, tune func
 	for _, e := range edit {
 		e(&s)
 	}
-	ctx := context.Background()
-	copts := clientOptions(s)
-	tune(&copts)
-	c, err := newConnector(ctx, s, nil, copts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served, err := harness.Serve(ctx, c)
+	c, served, err := serve(context.Background(), s, tune)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,19 +92,42 @@ func newFixtureWith(t *testing.T, sim *traysim.Server, h http.Handler, tune func
 	return &fixture{sim: sim, conn: c, settings: s, srv: served, dir: t.TempDir()}
 }
 
+// serve builds a connector with settings s and client options tuned by
+// tune, behind the SDK's in-process server.
+func serve(ctx context.Context, s Settings, tune func(*client.Options)) (*Connector, *harness.Served, error) {
+	copts := clientOptions(s)
+	tune(&copts)
+	c, err := newConnector(ctx, s, nil, copts)
+	if err != nil {
+		return nil, nil, err
+	}
+	served, err := harness.Serve(ctx, c)
+	return c, served, err
+}
+
 // sync runs a full in-process sync and returns what the c1z holds.
 func (f *fixture) sync(t *testing.T) harness.Contents {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sync.c1z")
-	if err := harness.Sync(ctx, f.srv.Client, path, harness.SyncOptions{TmpDir: t.TempDir()}); err != nil {
-		t.Fatalf("sync: %v", err)
-	}
-	got, err := harness.Read(ctx, path, t.TempDir())
+	got, err := syncIn(context.Background(), f.srv, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return got
+}
+
+// syncIn runs a full sync, with its c1z and temporary files in dir, and
+// reads the c1z back.
+func syncIn(ctx context.Context, served *harness.Served, dir string) (harness.Contents, error) {
+	path, syncTmp, readTmp := filepath.Join(dir, "sync.c1z"), filepath.Join(dir, "sync"), filepath.Join(dir, "read")
+	for _, d := range []string{syncTmp, readTmp} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return harness.Contents{}, err
+		}
+	}
+	if err := harness.Sync(ctx, served.Client, path, harness.SyncOptions{TmpDir: syncTmp}); err != nil {
+		return harness.Contents{}, fmt.Errorf("sync: %w", err)
+	}
+	return harness.Read(ctx, path, readTmp)
 }
 
 // expected derives, from the simulator's own state, the exact ids a sync
@@ -226,9 +244,39 @@ type provisioning struct {
 }
 
 func newProvisioning(t *testing.T, edit ...func(*Settings)) *provisioning {
+	t.Helper()
 	f := newFixture(t, traysim.NewDefault(traysim.ShapeMinimal), edit...)
-	return &provisioning{fixture: f, got: f.sync(t)}
+	if len(edit) > 0 {
+		return &provisioning{fixture: f, got: f.sync(t)}
+	}
+	got, err := defaultOrgSync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &provisioning{fixture: f, got: got}
 }
+
+// defaultOrgSync is one sync of the default organization with the default
+// settings, shared read-only by the provisioning fixtures that edit no
+// setting. It stands for each fixture's own sync: the simulator seeds the
+// same organization, with the same ids, every time, and the connector
+// provisions from what it is handed, not from an earlier sync.
+var defaultOrgSync = sync.OnceValues(func() (harness.Contents, error) {
+	ctx := context.Background()
+	url, stop := traysim.Listen(traysim.NewDefault(traysim.ShapeMinimal))
+	defer stop()
+	_, served, err := serve(ctx, testSettings(url), fastClient)
+	if err != nil {
+		return harness.Contents{}, err
+	}
+	defer served.Close()
+	dir, err := os.MkdirTemp("", "baton-trayai-default-org-")
+	if err != nil {
+		return harness.Contents{}, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	return syncIn(ctx, served, dir)
+})
 
 func (p *provisioning) grant(t *testing.T, entID, userID string) (*v2.GrantManagerServiceGrantResponse, error) {
 	t.Helper()
