@@ -155,6 +155,7 @@ func closedPort(t *testing.T) string {
 // number, as a shell reports it, and not 0 as the SDK may on an interrupt.
 func TestAStoppedRunExitsWithTheSignal(t *testing.T) {
 	t.Parallel()
+	skipInShortMode(t, "runs stopped by a signal")
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		sim := traysim.NewDefault(traysim.ShapeFull)
 		sim.SetFaults(traysim.Faults{Latency: 300 * time.Millisecond})

@@ -32,6 +32,7 @@ func syncTo(t *testing.T, env []string, url, c1z string, extra ...string) result
 // temporary data, as it does in the SDK.
 func TestBatonTmpdirHoldsTheRunsTemporaryData(t *testing.T) {
 	t.Parallel()
+	skipInShortMode(t, "where a run keeps its temporary data")
 	url := traysim.ListenTest(t, traysim.NewDefault(traysim.ShapeFull))
 	env := []string{"BATON_TMPDIR=" + t.TempDir(), "TMPDIR=" + notADirectory(t)}
 	if r := syncTo(t, env, url, filepath.Join(t.TempDir(), "sync.c1z")); r.code != 0 {
@@ -253,6 +254,7 @@ func fill(t *testing.T, dir string, free int64) {
 // and leaves the previous c1z as it was.
 func TestAFullDiskEndsTheRunAndKeepsThePreviousC1z(t *testing.T) {
 	t.Parallel()
+	skipInShortMode(t, "runs on a full disk")
 	url := traysim.ListenTest(t, traysim.NewDefault(traysim.ShapeFull))
 	seed := filepath.Join(t.TempDir(), "sync.c1z")
 	if r := syncTo(t, nil, url, seed); r.code != 0 {
