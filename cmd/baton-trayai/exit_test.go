@@ -194,3 +194,42 @@ func TestAStoppedRunExitsWithTheSignal(t *testing.T) {
 		}
 	}
 }
+
+// A run whose stderr cannot be written (`2>/dev/full`, a log file on a full
+// disk) still syncs and exits with its task's code: the supervisor relays
+// the log, and its failing stderr never reaches the worker as a broken pipe.
+func TestARunWhoseStderrCannotBeWrittenStillSyncs(t *testing.T) {
+	t.Parallel()
+	skipInShortMode(t, "a run whose stderr fails")
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("this machine has no /dev/full: %v", err)
+	}
+	defer full.Close()
+	url := traysim.ListenTest(t, traysim.NewDefault(traysim.ShapeFull))
+	for _, tc := range []struct {
+		token string
+		code  int
+	}{{traysim.AdminToken, 0}, {"revoked-token", 16}} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c1z := filepath.Join(t.TempDir(), "s.c1z")
+		cmd := cliCommand(ctx, []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "TMPDIR=" + t.TempDir()},
+			"--base-url", url, "--auth-token", tc.token, "-f", c1z, "--log-level", "debug")
+		cmd.Stderr = full
+		err := cmd.Run()
+		var exitErr *exec.ExitError
+		code := 0
+		if errors.As(err, &exitErr) {
+			code = exitErr.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code {
+			t.Fatalf("token %s: exit %d, want %d", tc.token, code, tc.code)
+		}
+		if _, err := os.Stat(c1z); (err == nil) != (tc.code == 0) {
+			t.Fatalf("token %s: the c1z exists: %v", tc.token, err == nil)
+		}
+	}
+}

@@ -27,15 +27,15 @@ const sdkFailureMessage = "error running connector"
 // maxLogLine bounds what loggedErrors holds of a line that has not ended.
 const maxLogLine = 1 << 20
 
-// loggedErrors passes over the worker's log and keeps the error that
-// ended the run: the one the SDK logs last, or else the last error any
-// error-level line carried. It reads the SDK's JSON and console formats,
-// and keeps the last line too, to tell whether the worker said it.
+// loggedErrors passes over the run's log and keeps the error the SDK logs
+// when it gives up on the run ("error running connector"), in its JSON or
+// console format, and the last line, to tell whether the worker said it.
+// Other error lines are left alone: what they say (the connector process's
+// "exit status 1") does not tell a user what failed.
 type loggedErrors struct {
 	mu       sync.Mutex
 	partial  []byte
 	final    string
-	last     string
 	lastLine string
 }
 
@@ -62,24 +62,16 @@ func (l *loggedErrors) note(line []byte) {
 	if len(bytes.TrimSpace(line)) != 0 {
 		l.lastLine = string(line)
 	}
-	msg, err := errorLogged(line)
-	switch {
-	case err == "":
-	case msg == sdkFailureMessage:
+	if msg, err := errorLogged(line); err != "" && msg == sdkFailureMessage {
 		l.final = err
-	default:
-		l.last = err
 	}
 }
 
-// Error is the error that ended the run, or "" when none was logged.
+// Error is the error that ended the run, or "" when the SDK logged none.
 func (l *loggedErrors) Error() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.final != "" {
-		return l.final
-	}
-	return l.last
+	return l.final
 }
 
 // LastLine is the last line that passed, without its newline.
@@ -104,13 +96,13 @@ func errorLogged(line []byte) (string, string) {
 			return "", ""
 		}
 	} else {
-		// Console: time, level, caller, message and the fields as JSON,
-		// separated by tabs.
+		// Console: time, level, caller, the message (which may hold tabs)
+		// and the fields as JSON, separated by tabs.
 		parts := bytes.Split(line, []byte("\t"))
 		if len(parts) < 5 || json.Unmarshal(parts[len(parts)-1], &entry) != nil {
 			return "", ""
 		}
-		entry.Level, entry.Message = string(parts[1]), string(parts[3])
+		entry.Level, entry.Message = string(parts[1]), string(bytes.Join(parts[3:len(parts)-1], []byte("\t")))
 	}
 	switch strings.ToLower(entry.Level) {
 	case "error", "dpanic", "panic", "fatal":

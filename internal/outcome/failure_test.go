@@ -13,17 +13,20 @@ func TestLoggedErrorsKeepsTheErrorThatEndedTheRun(t *testing.T) {
 		log  string
 		want string
 	}{
-		{"json, the SDK's final line wins over a later error", `{"level":"info","msg":"syncing"}
+		{"json: the SDK's final line, not a later error", `{"level":"info","msg":"syncing"}
 {"level":"error","msg":"runner: error processing on-demand task","error":"first"}
 {"level":"error","msg":"error running connector","error":"` + noSpace + `"}
 {"level":"error","msg":"connector service quit unexpectedly","error":"signal: killed"}
 `, noSpace},
 		{"console format", "2026-12-03T10:00:00.000Z\tINFO\tsync/syncer.go:1\tsyncing\t{\"n\": 1}\n" +
 			"2026-12-03T10:00:01.000Z\tERROR\tcli/commands.go:480\terror running connector\t{\"error\": \"" + noSpace + "\"}\n", noSpace},
-		{"the last error-level line when the SDK logged no final one", `{"level":"error","msg":"a","error":"first"}
-{"level":"warn","msg":"b","error":"a warning is no failure"}
-{"level":"error","msg":"c","error":"second"}
-`, "second"},
+		{"only the SDK's final line counts", `{"level":"error","msg":"runner: error processing on-demand task","error":"first"}
+{"level":"error","msg":"connector service quit unexpectedly","error":"exit status 1"}
+{"level":"warn","msg":"error running connector","error":"a warning is no failure"}
+`, ""},
+		{"a console message is read whole, tabs and all", "2026-12-03T10:00:00.000Z\tERROR\tcli/commands.go:480\terror running connector\t{\"error\": \"the final one\"}\n" +
+			"2026-12-03T10:00:01.000Z\tERROR\tx.go:1\terror running connector\tagain, said otherwise\t{\"error\": \"not the final one\"}\n",
+			"the final one"},
 		{"nothing but information", "{\"level\":\"info\",\"msg\":\"done\"}\nplain text, not a log line\n\n", ""},
 		{"an unfinished line is not read", `{"level":"error","msg":"error running connector","error":"cut"}`, ""},
 	}

@@ -15,9 +15,9 @@
 // of the calls that end a task (the sync's cleanup, a grant, a revoke…) and
 // every error it returned. When the worker's exit status is 0 but it never
 // wrote its code, the SDK's watcher ended it, and the journal decides. The
-// supervisor also reads the worker's stderr on its way through, so that a
-// worker ended before it said what failed still ends the run with one
-// line that does (failure.go).
+// supervisor also relays the run's stderr (relay.go) and reads the error
+// the SDK logs on the way, so that a worker ended before it said what
+// failed still ends the run with one line that does (failure.go).
 package outcome
 
 import (

@@ -34,20 +34,26 @@ func Supervise(ctx context.Context) (int, bool) {
 	defer os.Remove(path)
 
 	worker := exec.CommandContext(ctx, exe, os.Args[1:]...) //nolint:gosec // the same binary, with the arguments it was given
-	logged := &loggedErrors{}
-	worker.Stdin, worker.Stdout, worker.Stderr = os.Stdin, os.Stdout, io.MultiWriter(os.Stderr, logged)
-	// The SDK's connector process writes to the worker's stderr too; once
-	// the worker has exited, its last lines get this long to arrive, so
-	// that the run's own last line comes after them.
-	worker.WaitDelay = 2 * time.Second
+	worker.Stdin, worker.Stdout, worker.Stderr = os.Stdin, os.Stdout, os.Stderr
+	stderr, pipe, err := startRelay(os.Stderr)
+	if err == nil {
+		worker.Stderr = pipe
+	}
 	worker.Env = append(os.Environ(), EnvFile+"="+path)
-	if err := worker.Start(); err != nil {
+	err = worker.Start()
+	if pipe != nil {
+		_ = pipe.Close() // the worker holds its own copy
+	}
+	if err != nil {
 		return 0, false
 	}
 	stopped, release := forwardSignals(worker.Process)
 	status, note := exitStatus(worker.Wait())
+	// The SDK's connector process writes to the same stderr: its last
+	// lines come before the run's own last line.
+	stderr.drain(2 * time.Second)
 	release()
-	return decide(os.Stderr, status, note, path, stopped, logged), true
+	return decide(os.Stderr, status, note, path, stopped, &stderr.logged), true
 }
 
 // forwardSignals passes the signals that stop a run on to the worker, which
@@ -128,9 +134,7 @@ func newJournal() (string, error) {
 func exitStatus(err error) (int, string) {
 	var exitErr *exec.ExitError
 	switch {
-	case err == nil, errors.Is(err, exec.ErrWaitDelay):
-		// ErrWaitDelay: the worker succeeded, and the connector process it
-		// left behind held stderr open past the delay.
+	case err == nil:
 		return 0, ""
 	case errors.As(err, &exitErr):
 		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
