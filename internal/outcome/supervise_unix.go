@@ -49,11 +49,18 @@ func Supervise(ctx context.Context) (int, bool) {
 	}
 	stopped, release := forwardSignals(worker.Process)
 	status, note := exitStatus(worker.Wait())
+	// A signal stopped the run if it came before the worker ended, not
+	// while the last lines are relayed.
+	var stoppedBy syscall.Signal
+	select {
+	case stoppedBy = <-stopped:
+	default:
+	}
 	// The SDK's connector process writes to the same stderr: its last
 	// lines come before the run's own last line.
 	stderr.drain(2 * time.Second)
 	release()
-	return decide(os.Stderr, status, note, path, stopped, &stderr.logged), true
+	return decide(os.Stderr, status, note, path, stoppedBy, &stderr.logged), true
 }
 
 // forwardSignals passes the signals that stop a run on to the worker, which
@@ -80,8 +87,9 @@ func forwardSignals(worker *os.Process) (<-chan syscall.Signal, func()) {
 
 // decide turns the worker's exit status and its journal into the run's
 // exit code, says why on stderr when that is not plain, and settles the
-// previous c1z of a sync. logged is what the worker's stderr held.
-func decide(stderr io.Writer, status int, note, journal string, stopped <-chan syscall.Signal, logged *loggedErrors) int {
+// previous c1z of a sync. stoppedBy is the signal that stopped the run (0:
+// none); logged is what the run's stderr held.
+func decide(stderr io.Writer, status int, note, journal string, stoppedBy syscall.Signal, logged *loggedErrors) int {
 	records, err := Read(journal)
 	if err != nil {
 		records = Records{}
@@ -96,13 +104,11 @@ func decide(stderr io.Writer, status int, note, journal string, stopped <-chan s
 	if why == logged.LastLine() {
 		why = "" // the worker said it
 	}
-	select {
-	case sig := <-stopped:
+	if stoppedBy != 0 {
 		// A stopped run exits 128 plus the signal's number, as a shell
 		// reports it, whatever the worker made of the cancellation: the
 		// SDK may exit 0, or fail on a request the stop cancelled.
-		code, note, why = CodeSignaled+int(sig), fmt.Sprintf("baton-trayai: the run was stopped by signal %s", sig), ""
-	default:
+		code, note, why = CodeSignaled+int(stoppedBy), fmt.Sprintf("baton-trayai: the run was stopped by signal %s", stoppedBy), ""
 	}
 	for _, line := range []string{note, why} {
 		if line != "" {

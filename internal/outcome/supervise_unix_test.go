@@ -53,7 +53,7 @@ func TestTheLastLineSaysWhatFailedWhenTheWorkerCouldNot(t *testing.T) {
 				t.Fatal(err)
 			}
 			var stderr bytes.Buffer
-			if code := decide(&stderr, c.status, "", journal, make(chan syscall.Signal), &logged); code != c.wantCode {
+			if code := decide(&stderr, c.status, "", journal, 0, &logged); code != c.wantCode {
 				t.Fatalf("exit %d, want %d", code, c.wantCode)
 			}
 			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
@@ -62,5 +62,25 @@ func TestTheLastLineSaysWhatFailedWhenTheWorkerCouldNot(t *testing.T) {
 				t.Fatalf("stderr %q, want the last line %q", stderr.String(), want)
 			}
 		})
+	}
+}
+
+// A run stopped by a signal that reached the worker exits 128 plus its
+// number, whatever the worker reported.
+func TestAStoppedRunExitsWithItsSignal(t *testing.T) {
+	journal := filepath.Join(t.TempDir(), "journal")
+	if err := os.WriteFile(journal, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvFile, journal)
+	Open().Exit(0)
+	var stderr bytes.Buffer
+	if code := decide(&stderr, 0, "", journal, syscall.SIGTERM, &loggedErrors{}); code != 143 ||
+		strings.TrimSpace(stderr.String()) != "baton-trayai: the run was stopped by signal terminated" {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := decide(&stderr, 0, "", journal, 0, &loggedErrors{}); code != 0 || stderr.Len() != 0 {
+		t.Fatalf("without a signal: exit %d, stderr %q", code, stderr.String())
 	}
 }
