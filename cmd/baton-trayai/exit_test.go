@@ -196,8 +196,8 @@ func TestAStoppedRunExitsWithTheSignal(t *testing.T) {
 }
 
 // A run whose stderr cannot be written (`2>/dev/full`, a log file on a full
-// disk) still syncs and exits with its task's code: the supervisor relays
-// the log, and its failing stderr never reaches the worker as a broken pipe.
+// disk) still syncs and exits with its task's code: the supervisor's relay
+// of the log keeps reading, so the worker never meets a broken pipe.
 func TestARunWhoseStderrCannotBeWrittenStillSyncs(t *testing.T) {
 	t.Parallel()
 	skipInShortMode(t, "a run whose stderr fails")

@@ -57,16 +57,18 @@ func launch(ctx context.Context) int {
 	return run(ctx)
 }
 
-// informational reports a command that only prints: help, the version, the
-// capabilities or the configuration schema. It writes no temporary data
-// (so it must not fail on an unwritable TMPDIR, nor sweep other runs'), and
-// there is no sync whose exit status a supervisor must own.
+// informational reports a command that is no task: help, the version, or
+// any subcommand (capabilities, config, completion, health-check…). Only
+// the root command syncs, provisions or serves; the others write no
+// temporary data (so they must not fail on an unwritable TMPDIR, nor sweep
+// other runs'), have no exit status a supervisor must own, and must not
+// take service mode's ports (health-check runs beside the service).
 func informational(cmd *cobra.Command, args []string) bool {
 	if slices.ContainsFunc(args, func(a string) bool { return a == "--help" || a == "-h" || a == "--version" }) {
 		return true
 	}
 	sub, _, err := cmd.Find(args)
-	return err == nil && sub != cmd && slices.Contains([]string{"capabilities", "config", "completion", "help"}, sub.Name())
+	return err == nil && sub != cmd
 }
 
 // claimRunDir makes this run's directory for temporary data under the

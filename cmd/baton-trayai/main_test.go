@@ -7,11 +7,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -344,6 +347,42 @@ func TestCapabilitiesConfigAndVersionNeedNoToken(t *testing.T) {
 	r = runCLI(t, unwritable, "--version")
 	if r.code != 0 || !strings.Contains(r.out, testVersion) || !strings.Contains(r.out, testCommit) || !strings.Contains(r.out, testDate) {
 		t.Fatalf("--version: exit %d: %q", r.code, r.out)
+	}
+}
+
+// health-check runs beside the service, in the pod's environment: it asks
+// the service's port and neither takes that port nor sweeps the run
+// directories of the temporary directory, here a killed run's.
+func TestHealthCheckRunsBesideTheService(t *testing.T) {
+	t.Parallel()
+	service, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/live" {
+			http.NotFound(w, r)
+		}
+	})}
+	go func() { _ = srv.Serve(service) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	port := strconv.Itoa(service.Addr().(*net.TCPAddr).Port)
+
+	tmp := t.TempDir()
+	killed := filepath.Join(tmp, "baton-trayai-run-1-killed")
+	if err := os.Mkdir(killed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(killed, "lock"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pod := []string{"TMPDIR=" + tmp, "BATON_CLIENT_ID=happy-donkey@acme.conductor.one/pcc", "BATON_CLIENT_SECRET=secret-token:conductorone.com:v1:e30",
+		"BATON_HEALTH_CHECK=true", "BATON_HEALTH_CHECK_PORT=" + port}
+	if r := runCLI(t, pod, "health-check", "--endpoint=live"); r.code != 0 {
+		t.Fatalf("health-check beside the service: exit %d\n%s", r.code, tail(r.out))
+	}
+	if _, err := os.Stat(killed); err != nil {
+		t.Fatalf("health-check swept a run directory: %v", err)
 	}
 }
 

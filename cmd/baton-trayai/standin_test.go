@@ -229,12 +229,8 @@ func TestStandInFullSyncUploadsAndGrantOfSyncedEntitlement(t *testing.T) {
 	ctx := ctxFor(t, time.Minute)
 	s := startStandIn(t, c1sim.Options{})
 	conn := &toyConnector{}
-	cc := serveToy(ctx, t, conn)
 	tmp := t.TempDir()
-	m := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), tmp)
-	if err := m.Bootstrap(ctx, cc); err != nil {
-		t.Fatal(err)
-	}
+	cc, m := bootToy(ctx, t, s, conn, tmp)
 	// Three chunks: the SDK sends 512 KiB at a time.
 	debugLog := make([]byte, 1<<20+12345)
 	if _, err := rand.Read(debugLog); err != nil {
@@ -805,10 +801,7 @@ func TestStandInAPIHostOverride(t *testing.T) {
 			t.Setenv(k, v)
 		}
 	}
-	cc := serveToy(ctx, t, &toyConnector{})
-	if err := taskManager(ctx, t, s.ClientID(), s.ClientSecret(), t.TempDir()).Bootstrap(ctx, cc); err != nil {
-		t.Fatal(err)
-	}
+	bootToy(ctx, t, s, &toyConnector{}, t.TempDir())
 	for _, r := range s.Records() {
 		if r.Host != s.Addr() {
 			t.Errorf("%s went to host %q", r.Method, r.Host)

@@ -8,9 +8,9 @@ import (
 )
 
 // relay copies the run's stderr, which the worker and the SDK's connector
-// process write to, to the supervisor's, and reads the errors logged on
-// the way. Whatever happens to the supervisor's stderr, the writers never
-// see it fail: a write error there would kill them with SIGPIPE.
+// process write to, to the supervisor's, so that the errors they log can
+// be read on the way. It keeps reading whatever happens to the supervisor's
+// stderr: a relay that stopped would kill the writers with SIGPIPE.
 type relay struct {
 	logged  loggedErrors
 	done    chan struct{}

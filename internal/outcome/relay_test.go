@@ -64,3 +64,52 @@ func TestDrainReturnsWhenAnOutlivingWriterFallsQuiet(t *testing.T) {
 		t.Fatalf("last line %q, copied %q", got, dst.String())
 	}
 }
+
+// gatedStderr blocks its first write until released, as a paused terminal
+// or a pager does.
+type gatedStderr struct {
+	entered, release chan struct{}
+	got              bytes.Buffer
+}
+
+func (g *gatedStderr) Write(p []byte) (int, error) {
+	if g.entered != nil {
+		close(g.entered)
+		g.entered = nil
+		<-g.release
+	}
+	return g.got.Write(p)
+}
+
+// While a piece is still being written out to a stderr that does not take
+// it, drain keeps waiting however long that lasts: the run's last lines
+// are never cut off.
+func TestDrainWaitsForAStderrThatIsSlowToTakeTheLog(t *testing.T) {
+	dst := &gatedStderr{entered: make(chan struct{}), release: make(chan struct{})}
+	entered := dst.entered
+	rl, pipe, err := startRelay(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Fprintln(pipe, "the last line"); err != nil {
+		t.Fatal(err)
+	}
+	_ = pipe.Close()
+	<-entered
+	drained := make(chan struct{})
+	go func() {
+		rl.drain(time.Millisecond)
+		close(drained)
+	}()
+	// Fifty quiet periods pass with the piece held up; drain must not end.
+	select {
+	case <-drained:
+		t.Fatal("drain returned while the last line was still being written out")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(dst.release)
+	<-drained
+	if dst.got.String() != "the last line\n" {
+		t.Fatalf("copied %q", dst.got.String())
+	}
+}

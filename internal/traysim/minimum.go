@@ -1,7 +1,9 @@
 package traysim
 
 // The largest page each list serves; a larger `first` is answered 400
-// (docs/tray-api-notes.md, "Paging").
+// (docs/tray-api-notes.md, "Paging"). They are Tray.ai's, written here and
+// not taken from pkg/client: the client's page sizes are what the
+// simulator checks, so they must not be where it gets its limits.
 const (
 	MaxPageUsers          = 1000
 	MaxPageOrgRoles       = 1000

@@ -17,7 +17,6 @@ import (
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/annotations"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/conductorone/baton-trayai/internal/harness"
 	"github.com/conductorone/baton-trayai/internal/testkit"
@@ -338,11 +337,9 @@ func memberRole(p *provisioning, wsID, userID string) (string, bool) {
 }
 
 func createRequest(email, name, role string) *v2.CreateAccountRequest {
-	profile, _ := structpb.NewStruct(map[string]any{"email": email, "name": name, "role": role})
-	return v2.CreateAccountRequest_builder{
-		AccountInfo:       v2.AccountInfo_builder{Login: email, Profile: profile}.Build(),
-		CredentialOptions: v2.CredentialOptions_builder{NoPassword: &v2.CredentialOptions_NoPassword{}}.Build(),
-	}.Build()
+	r := accountRequestWith(map[string]any{"email": email, "name": name, "role": role})
+	r.GetAccountInfo().SetLogin(email)
+	return r
 }
 
 // orgAdminOutside finds a shared workspace and a human org Admin who is not

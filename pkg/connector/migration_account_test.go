@@ -31,34 +31,42 @@ func accountRequestWith(profile map[string]any) *v2.CreateAccountRequest {
 // request that also sets role must name the same role in both.
 func TestCreateAccountAcceptsTheEarlierConnectorsForm(t *testing.T) {
 	t.Parallel()
+	inEachAccountCreationMode(t, func(t *testing.T, p *fixture, mode string) {
+		sn := p.sim.Snapshot()
+		contributor, admin := sn.OrgRoleByName("Contributor"), sn.OrgRoleByName("Admin")
+		cases := []struct {
+			name     string
+			profile  map[string]any
+			wantRole string // the organization role id the account must get
+		}{
+			{"organizationRoleId as an id", map[string]any{"organizationRoleId": contributor.ID}, contributor.ID},
+			{"organizationRoleId as a name", map[string]any{"organizationRoleId": "admin"}, admin.ID},
+			{"role and organizationRoleId agreeing", map[string]any{"role": "Contributor", "organizationRoleId": contributor.ID}, contributor.ID},
+		}
+		for i, c := range cases {
+			email := fmt.Sprintf("legacy.%d@acme.example", i)
+			c.profile["email"] = email
+			c.profile["name"] = "Legacy Person"
+			resp, err := p.srv.Client.CreateAccount(context.Background(), accountRequestWith(c.profile))
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if resp.GetSuccess() == nil {
+				t.Fatalf("%s: %v, want a success", c.name, resp)
+			}
+			assertAccountMade(t, p, mode, c.name, email, c.wantRole)
+		}
+	})
+}
+
+// inEachAccountCreationMode runs test, in parallel, against a fixture in
+// invite mode and one in create mode.
+func inEachAccountCreationMode(t *testing.T, test func(t *testing.T, p *fixture, mode string)) {
+	t.Helper()
 	for _, mode := range []string{config.AccountCreationInvite, config.AccountCreationCreate} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			p := newFixture(t, traysim.NewDefault(traysim.ShapeMinimal), func(s *Settings) { s.AccountCreationMode = mode })
-			sn := p.sim.Snapshot()
-			contributor, admin := sn.OrgRoleByName("Contributor"), sn.OrgRoleByName("Admin")
-			cases := []struct {
-				name     string
-				profile  map[string]any
-				wantRole string // the organization role id the account must get
-			}{
-				{"organizationRoleId as an id", map[string]any{"organizationRoleId": contributor.ID}, contributor.ID},
-				{"organizationRoleId as a name", map[string]any{"organizationRoleId": "admin"}, admin.ID},
-				{"role and organizationRoleId agreeing", map[string]any{"role": "Contributor", "organizationRoleId": contributor.ID}, contributor.ID},
-			}
-			for i, c := range cases {
-				email := fmt.Sprintf("legacy.%d@acme.example", i)
-				c.profile["email"] = email
-				c.profile["name"] = "Legacy Person"
-				resp, err := p.srv.Client.CreateAccount(context.Background(), accountRequestWith(c.profile))
-				if err != nil {
-					t.Fatalf("%s: %v", c.name, err)
-				}
-				if resp.GetSuccess() == nil {
-					t.Fatalf("%s: %v, want a success", c.name, resp)
-				}
-				assertAccountMade(t, p, mode, c.name, email, c.wantRole)
-			}
+			test(t, newFixture(t, traysim.NewDefault(traysim.ShapeMinimal), func(s *Settings) { s.AccountCreationMode = mode }), mode)
 		})
 	}
 }
@@ -97,34 +105,30 @@ func assertAccountMade(t *testing.T, p *fixture, mode, what, email, roleID strin
 // organizationRoleId that is no role, or the Owner.
 func TestCreateAccountRefusesConflictingOrBadOrganizationRoleID(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{config.AccountCreationInvite, config.AccountCreationCreate} {
-		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			p := newFixture(t, traysim.NewDefault(traysim.ShapeMinimal), func(s *Settings) { s.AccountCreationMode = mode })
-			sn := p.sim.Snapshot()
-			contributor := sn.OrgRoleByName("Contributor")
-			cases := []struct {
-				profile map[string]any
-				want    string
-			}{
-				{map[string]any{"role": "Viewer", "organizationRoleId": contributor.ID}, "set only role"},
-				{map[string]any{"role": sn.OrgRoleByName("Admin").ID, "organizationRoleId": "contributor"}, "set only role"},
-				{map[string]any{"organizationRoleId": "Galactic Overlord"}, "organizationRoleId \"Galactic Overlord\" is not an organization role"},
-				{map[string]any{"organizationRoleId": sn.OrgRoleByName("Owner").ID}, "cannot be the Owner"},
-			}
-			for _, c := range cases {
-				c.profile["email"] = "conflict@acme.example"
-				c.profile["name"] = "Conflicted Person"
-				_, err := p.srv.Client.CreateAccount(context.Background(), accountRequestWith(c.profile))
-				testkit.WantCode(t, err, codes.InvalidArgument, c.want)
-			}
-			after := p.sim.Snapshot()
-			if len(after.Invites) != len(sn.Invites) || len(after.Users) != len(sn.Users) {
-				t.Fatalf("a refused request wrote to Tray.ai: invites %d -> %d, users %d -> %d",
-					len(sn.Invites), len(after.Invites), len(sn.Users), len(after.Users))
-			}
-		})
-	}
+	inEachAccountCreationMode(t, func(t *testing.T, p *fixture, _ string) {
+		sn := p.sim.Snapshot()
+		contributor := sn.OrgRoleByName("Contributor")
+		cases := []struct {
+			profile map[string]any
+			want    string
+		}{
+			{map[string]any{"role": "Viewer", "organizationRoleId": contributor.ID}, "set only role"},
+			{map[string]any{"role": sn.OrgRoleByName("Admin").ID, "organizationRoleId": "contributor"}, "set only role"},
+			{map[string]any{"organizationRoleId": "Galactic Overlord"}, "organizationRoleId \"Galactic Overlord\" is not an organization role"},
+			{map[string]any{"organizationRoleId": sn.OrgRoleByName("Owner").ID}, "cannot be the Owner"},
+		}
+		for _, c := range cases {
+			c.profile["email"] = "conflict@acme.example"
+			c.profile["name"] = "Conflicted Person"
+			_, err := p.srv.Client.CreateAccount(context.Background(), accountRequestWith(c.profile))
+			testkit.WantCode(t, err, codes.InvalidArgument, c.want)
+		}
+		after := p.sim.Snapshot()
+		if len(after.Invites) != len(sn.Invites) || len(after.Users) != len(sn.Users) {
+			t.Fatalf("a refused request wrote to Tray.ai: invites %d -> %d, users %d -> %d",
+				len(sn.Invites), len(after.Invites), len(sn.Users), len(after.Users))
+		}
+	})
 }
 
 // The account-creation schema offers organizationRoleId, so that values

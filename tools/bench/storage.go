@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/conductorone/baton-trayai/internal/harness"
 	"github.com/conductorone/baton-trayai/internal/traysim"
 	"github.com/conductorone/baton-trayai/tools/bench/report"
@@ -85,12 +87,12 @@ func RunStorage(ctx context.Context, cfg StorageConfig) (StorageResult, error) {
 
 	ws := sim.Snapshot().WorkspacesOfType("Shared")[0]
 	run.extra = append(run.extra, "--sync-resources", "bid:r:workspace/"+ws.ID)
-	// The refusal a pebble file gets (exit 9) is a result; any other
-	// failure fails the benchmark.
+	// The refusal a pebble file gets (FailedPrecondition, exit 9) is a
+	// result; any other failure fails the benchmark.
 	var exit *exec.ExitError
 	switch _, err = runBinary(ctx, run); {
 	case err == nil:
-	case errors.As(err, &exit) && exit.ExitCode() == 9:
+	case errors.As(err, &exit) && exit.ExitCode() == int(codes.FailedPrecondition):
 		res.Refused = true
 	default:
 		return StorageResult{}, fmt.Errorf("targeted sync: %w", err)
