@@ -69,9 +69,13 @@ type service struct {
 
 // startC1 is a stand-in for the binary's service: it polls often, and its
 // requests are not logged (the service's own log is the test's evidence).
-func startC1(t *testing.T) *c1sim.Server {
+func startC1(t *testing.T, edit ...func(*c1sim.Options)) *c1sim.Server {
 	t.Helper()
-	return startStandIn(t, c1sim.Options{PollInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, Logf: func(string, ...any) {}})
+	opts := c1sim.Options{PollInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, Logf: func(string, ...any) {}}
+	for _, e := range edit {
+		e(&opts)
+	}
+	return startStandIn(t, opts)
 }
 
 func newTray(shape traysim.Shape) *traysim.Server {
@@ -519,12 +523,12 @@ func gone(pid int, d time.Duration) bool {
 // SIGTERM, as Kubernetes sends it, stops the service within seconds, idle
 // or in the middle of a sync, and leaves nothing in TMPDIR. A task in
 // flight is left to ConductorOne, which hands it out again once its
-// heartbeats stop.
+// heartbeats stop: the next start of the service finishes it.
 func TestServiceModeStopsOnSIGTERMAndLeavesNothing(t *testing.T) {
 	skipInShortMode(t, "a stopped service, idle and mid-task")
 	for _, midTask := range []bool{false, true} {
 		t.Run(fmt.Sprintf("mid-task=%v", midTask), func(t *testing.T) {
-			c1 := startC1(t)
+			c1 := startC1(t, func(o *c1sim.Options) { o.ReclaimAfter = 3 * time.Second })
 			tray := newTray(traysim.ShapeMinimal)
 			s := startService(t, c1, tray)
 			if _, err := c1.WaitHello(ctxFor(t, time.Minute), 1); err != nil {
@@ -564,6 +568,15 @@ func TestServiceModeStopsOnSIGTERMAndLeavesNothing(t *testing.T) {
 			if midTask {
 				if info, _ := c1.Task(task); info.State != c1sim.TaskTaken {
 					t.Fatalf("the interrupted task is %s, want it left taken for ConductorOne to hand out again", info.State)
+				}
+				tray.SetFaults(traysim.Faults{})
+				startService(t, c1, tray)
+				f, err := c1.WaitFinished(ctxFor(t, time.Minute), task)
+				if err != nil || !f.Success {
+					t.Fatalf("the next start did not finish the interrupted task: %+v, %v", f, err)
+				}
+				if info, _ := c1.Task(task); info.Handouts != 2 {
+					t.Fatalf("the task was handed out %d times, want 2", info.Handouts)
 				}
 			}
 		})

@@ -152,17 +152,47 @@ func (b *batonService) Hello(ctx context.Context, req *v1.BatonServiceHelloReque
 // takeLocked hands out the first queued task. (A task the connector already
 // knows, GetTasks' known_task_ids, was handed out, so it is queued no more.)
 func (s *Server) takeLocked(hostID string) *v1.Task {
-	if len(s.queue) == 0 {
-		return nil
+	id, ok := s.abandonedLocked()
+	if !ok {
+		if len(s.queue) == 0 {
+			return nil
+		}
+		id = s.queue[0]
+		s.queue = s.queue[1:]
 	}
-	id := s.queue[0]
-	s.queue = s.queue[1:]
 	t := s.tasks[id]
 	t.state, t.takenAt, t.takenBy = TaskTaken, time.Now(), hostID
+	t.handouts++
 	out := proto.CloneOf(t.task)
 	out.SetStatus(v1.Task_STATUS_SCHEDULED)
 	s.notifyLocked()
 	return out
+}
+
+// abandonedLocked finds the first taken task whose connector has been
+// silent for ReclaimAfter: no heartbeat since it was taken or since the
+// last one.
+func (s *Server) abandonedLocked() (string, bool) {
+	if s.opts.ReclaimAfter <= 0 {
+		return "", false
+	}
+	for _, id := range s.order {
+		t := s.tasks[id]
+		if t.state != TaskTaken || t.cancel {
+			continue
+		}
+		if time.Since(latest(t.takenAt, t.lastHeartbeat)) > s.opts.ReclaimAfter {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (b *batonService) GetTask(_ context.Context, req *v1.BatonServiceGetTaskRequest) (*v1.BatonServiceGetTaskResponse, error) {

@@ -53,6 +53,11 @@ type Options struct {
 	// HeartbeatInterval is the next_heartbeat of Heartbeat answers. Zero: 1s.
 	// The SDK clamps it to [1s, 5m] and uses 30s for 0.
 	HeartbeatInterval time.Duration
+	// ReclaimAfter hands a taken task out again, as ConductorOne does, once
+	// the connector that took it has sent no heartbeat for this long (a
+	// stopped or killed connector). Zero: never; the real service's timeout
+	// is not documented.
+	ReclaimAfter time.Duration
 	// TokenTTL is the expires_in of issued access tokens (whole seconds).
 	// Zero: one hour. The SDK's oauth2 token source refreshes a token 10s
 	// before it expires, so a TTL of 10s or less makes it fetch a token

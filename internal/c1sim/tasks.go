@@ -115,12 +115,15 @@ type Upload struct {
 type TaskInfo struct {
 	ID string
 	// Type names the task's oneof field ("sync_full", "grant", ...).
-	Type          string
-	Task          *v1.Task
-	State         TaskState
-	EnqueuedAt    time.Time
-	TakenAt       time.Time
-	TakenBy       string
+	Type       string
+	Task       *v1.Task
+	State      TaskState
+	EnqueuedAt time.Time
+	TakenAt    time.Time
+	TakenBy    string
+	// Handouts counts how often the task was handed out: more than once
+	// when it was reclaimed (Options.ReclaimAfter).
+	Handouts      int
 	Heartbeats    int
 	LastHeartbeat time.Time
 	// CancelRequested is set by CancelTask.
@@ -139,6 +142,7 @@ type taskState struct {
 	enqueuedAt    time.Time
 	takenAt       time.Time
 	takenBy       string
+	handouts      int
 	heartbeats    int
 	lastHeartbeat time.Time
 	cancel        bool
@@ -157,6 +161,7 @@ func (t *taskState) info() TaskInfo {
 		EnqueuedAt:      t.enqueuedAt,
 		TakenAt:         t.takenAt,
 		TakenBy:         t.takenBy,
+		Handouts:        t.handouts,
 		Heartbeats:      t.heartbeats,
 		LastHeartbeat:   t.lastHeartbeat,
 		CancelRequested: t.cancel,
